@@ -1,0 +1,63 @@
+# Quick start: `make demo` and `make test`. Both set up .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+SRC    := schemas/shardplan_schemas compiler/shardplan_compiler executor/shardplan_executor
+DEMO_OUT := .demo
+
+.PHONY: all test demo venv format lint typecheck contracts pytest drift bench fuzz schema clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "shardplan needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
+	touch $@
+
+venv: $(STAMP)
+
+## The whole gate, as CI runs it.
+test: $(STAMP)
+	$(MAKE) format lint typecheck contracts drift pytest
+
+format: $(STAMP)
+	$(BIN)/ruff format --check .
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(SRC) tests bench
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+drift: $(STAMP)
+	$(BIN)/shardplan schema --check
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## Regenerate generated/ from the models.
+schema: $(STAMP)
+	$(BIN)/shardplan schema
+
+## The main job on the embedded example: validate, compile, show, run through `pseudo`.
+demo: $(STAMP)
+	$(BIN)/shardplan validate examples/golden/golden.shardplan.yaml
+	$(BIN)/shardplan compile examples/golden/golden.shardplan.yaml -o $(DEMO_OUT)/golden.plan.json
+	$(BIN)/shardplan show $(DEMO_OUT)/golden.plan.json
+	$(BIN)/shardplan run $(DEMO_OUT)/golden.plan.json --handler pseudo --out $(DEMO_OUT)/run
+	head -n 3 $(DEMO_OUT)/run/export/en.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --seconds 300
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .mypy_cache .pytest_cache .ruff_cache .hypothesis

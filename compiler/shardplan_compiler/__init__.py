@@ -1,0 +1,1 @@
+"""shardplan's compiler: YAML loading with positions, validation, sharding, plans, the CLI."""

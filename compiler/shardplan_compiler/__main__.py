@@ -1,0 +1,3 @@
+from shardplan_compiler.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""Constrained string types shared by every model.
+
+One definition per identifier kind keeps the spec, the source lines, the plan
+and the executor's records in agreement: a `RouteId` means the same thing
+wherever it appears, and its pattern shows up once in the exported schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+ID_PATTERN = r"^[a-z]+(?:_[0-9]+)+$"
+LANGUAGE_PATTERN = r"^[a-z]{2}(?:-[A-Z]{2})?$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+LineId = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    Field(
+        description="Unique id of a source line: lowercase letters, then one or more "
+        "`_<digits>` groups, e.g. `scene_001_0042`.",
+        examples=["scene_001_0001"],
+    ),
+]
+SceneId = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    Field(
+        description="Id of the scene a line belongs to, e.g. `scene_001`.",
+        examples=["scene_001"],
+    ),
+]
+RouteId = Annotated[
+    str,
+    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    Field(
+        description="Id of the story route a line belongs to, e.g. `common_0`.",
+        examples=["common_0"],
+    ),
+]
+LanguageCode = Annotated[
+    str,
+    StringConstraints(pattern=LANGUAGE_PATTERN),
+    Field(
+        description="Language code: two lowercase letters, optionally `-` and a two-letter "
+        "uppercase region, e.g. `ja`, `en`, `pt-BR`.",
+        examples=["ja", "en", "pt-BR"],
+    ),
+]
+Sha256Hex = Annotated[
+    str,
+    StringConstraints(pattern=SHA256_PATTERN),
+    Field(description="Lowercase hex SHA-256 digest (64 characters)."),
+]
+AgentName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=100),
+    Field(
+        description="Name of an agent the handler runs for this phase, in snake_case, "
+        "e.g. `direct_translator`.",
+        examples=["direct_translator"],
+    ),
+]
+
+PhaseName = Literal["ingest", "context", "pretranslation", "translate", "qa", "edit", "export"]
+"""The seven pipeline phases. Their canonical execution order is `PHASE_ORDER`."""
+
+PHASE_ORDER: tuple[PhaseName, ...] = (
+    "ingest",
+    "context",
+    "pretranslation",
+    "translate",
+    "qa",
+    "edit",
+    "export",
+)
+LLM_PHASES: frozenset[PhaseName] = frozenset({"context", "pretranslation", "translate", "qa", "edit"})
+"""Phases that run agents: `agents` is required on them when enabled."""
+PER_LANGUAGE_PHASES: frozenset[PhaseName] = frozenset({"translate", "qa", "edit", "export"})
+"""Phases that run once per target language (same shards for each)."""
+
+Strategy = Literal["full", "scene", "chunk", "route"]
+"""How a phase splits its lines into shards (DESIGN §4)."""
+
+SourceFormat = Literal["jsonl", "csv", "txt"]
+
+MAX_SIZE = 1_000_000
+MAX_CAP = 10_000
