@@ -1,0 +1,241 @@
+"""Executor throughput with a handler that does nothing, and the Dask backend's overhead.
+
+A no-op handler leaves only what the executor itself costs per unit: the
+sliding window, the atomic output file, the journal record and the events.
+Throughput is taken from the run's own `phase_completed.duration_ms`, so
+process start-up and plan verification are reported separately and do not
+dilute the per-unit figure; the Dask overhead is the per-unit difference of
+that figure against the local backend, with the two runs interleaved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.context import BenchContext, module_available
+from bench.data import write_executor_spec, write_script
+from bench.harness import Command, CommandFailed, Row, run_once, spread_of
+
+UNITS_PER_SECOND_TARGET = 10_000.0
+CAP = 8
+HANDLER = "bench.noop_handler:noop"
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """One `shardplan run`: wall time of the process and of the phase, from its events."""
+
+    wall_s: float
+    phase_s: float
+    units: int
+
+    @property
+    def units_per_second(self) -> float:
+        return self.units / self.phase_s if self.phase_s > 0 else float("inf")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_plan_from_models(spec: Path, source: Path, line_ids: list[str], plan: Path) -> None:
+    """A one-phase, one-line-a-shard plan built with the plan models (when compile is absent).
+
+    Shard fingerprints here are stand-ins (sha256 of the line id): the executor
+    journals them but cannot recompute them without the compiler.
+    """
+    from shardplan_schemas.canonical import compute_plan_id
+    from shardplan_schemas.plan import ShardPlan
+
+    shards = [
+        {
+            "key": f"translate:{line_id}",
+            "index": index,
+            "start": index,
+            "end": index + 1,
+            "line_count": 1,
+            "first_line_id": line_id,
+            "last_line_id": line_id,
+            "scene_ids": [line_id.rsplit("_", 1)[0]],
+            "route_ids": [],
+            "sha256": hashlib.sha256(line_id.encode()).hexdigest(),
+        }
+        for index, line_id in enumerate(line_ids)
+    ]
+    content: dict[str, object] = {
+        "format": "shardplan/1",
+        "generator": {"name": "shardplan-bench", "version": "0"},
+        "spec": {"path": spec.name, "sha256": _sha256(spec)},
+        "source": {
+            "path": source.name,
+            "format": "jsonl",
+            "sha256": _sha256(source),
+            "line_count": len(line_ids),
+        },
+        "run_policy": {
+            "max_retries": 2,
+            "backoff_ms": 1000,
+            "max_backoff_ms": 60000,
+            "max_consecutive_failures": 3,
+        },
+        "phases": [
+            {
+                "phase": "translate",
+                "target_languages": ["en"],
+                "enabled": True,
+                "agents": ["noop"],
+                "execution": {
+                    "strategy": "chunk",
+                    "chunk_size": 1,
+                    "scene_batch_size": None,
+                    "route_batch_size": None,
+                    "max_parallel_agents": CAP,
+                },
+                "shard_count": len(shards),
+                "shards": shards,
+            }
+        ],
+    }
+    # Real route ids, as the compiler would list them.
+    with source.open(encoding="utf-8") as lines:
+        for shard, line in zip(shards, lines, strict=True):
+            shard["route_ids"] = [json.loads(line)["route_id"]]
+    content["plan_id"] = compute_plan_id(content)  # type: ignore[arg-type]
+    ShardPlan.model_validate(content)
+    plan.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def prepare_plan(ctx: BenchContext, units: int, name: str) -> tuple[Path, str]:
+    """A plan of `units` one-line shards in one language; compiled when compile exists."""
+    directory = ctx.workdir / name
+    directory.mkdir(parents=True, exist_ok=True)
+    script = directory / "script.jsonl"
+    write_script(script, units)
+    spec = write_executor_spec(directory, script.name, CAP)
+    plan = directory / "plan.json"
+    if module_available("shardplan_compiler.commands.compile"):
+        run_once(
+            Command(
+                "shardplan compile",
+                (ctx.tool("shardplan"), "compile", spec.name, "-o", plan.name),
+                directory,
+                ctx.env(),
+            )
+        )
+        return plan, "compiled by `shardplan compile`"
+    with script.open(encoding="utf-8") as lines:
+        line_ids = [json.loads(line)["line_id"] for line in lines]
+    build_plan_from_models(spec, script, line_ids, plan)
+    return plan, "built from the plan models (compile not present yet)"
+
+
+def run_plan(ctx: BenchContext, plan: Path, backend: str) -> RunFigures:
+    """One fresh `shardplan run` (its --out emptied first, so nothing resumes)."""
+    out = plan.parent / f"run-{backend}"
+    shutil.rmtree(out, ignore_errors=True)
+    argv = [ctx.tool("shardplan"), "run", plan.name, "--handler", HANDLER, "--out", out.name]
+    argv += ["--backend", backend, "--quiet"]
+    sample = run_once(Command(f"shardplan run ({backend})", tuple(argv), plan.parent, ctx.env()))
+    phase_ms: int | None = None
+    units = 0
+    with (out / "events.jsonl").open(encoding="utf-8") as events:
+        for line in events:
+            event = json.loads(line)
+            if event.get("event") == "phase_completed":
+                phase_ms = int(event["duration_ms"])
+                units = int(event["completed"])
+    if phase_ms is None:
+        raise RuntimeError(f"no phase_completed event in {out / 'events.jsonl'}")
+    return RunFigures(wall_s=sample.seconds, phase_s=phase_ms / 1000, units=units)
+
+
+def run(ctx: BenchContext) -> list[Row]:
+    """Local units/s over `executor_units`, then Dask vs local per-unit time on `dask_units`."""
+    size = ctx.size
+    local_name = f"executor: local, {size.executor_units:,} no-op units"
+    dask_name = f"executor: dask overhead, {size.dask_units:,} units"
+    if not module_available("shardplan_executor.cli"):
+        reason = "shardplan_executor.cli does not exist yet"
+        return [Row(local_name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=reason)]
+    rows: list[Row] = []
+    try:
+        plan, origin = prepare_plan(ctx, size.executor_units, "local")
+        for _ in range(size.warmup):
+            run_plan(ctx, plan, "local")
+        runs = [run_plan(ctx, plan, "local") for _ in range(size.executor_repeats)]
+    except (CommandFailed, RuntimeError, OSError) as failure:
+        return [
+            Row(local_name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=str(failure))
+        ]
+    rates = [figures.units_per_second for figures in runs]
+    end_to_end = [figures.units / figures.wall_s for figures in runs]
+    rows.append(
+        Row(
+            local_name,
+            statistics.median(rates),
+            "units/s",
+            ">=",
+            UNITS_PER_SECOND_TARGET,
+            spread=spread_of(rates),
+            details=(
+                f"phase wall time {statistics.median(r.phase_s for r in runs):.2f} s, whole "
+                f"process {statistics.median(r.wall_s for r in runs):.2f} s "
+                f"({statistics.median(end_to_end):,.0f} units/s end to end); cap {CAP}, async "
+                f"no-op handler, median of {size.executor_repeats} runs; plan {origin}"
+            ),
+            extra={
+                "phase_s_median": statistics.median(r.phase_s for r in runs),
+                "wall_s_median": statistics.median(r.wall_s for r in runs),
+                "units": size.executor_units,
+            },
+        )
+    )
+    if size.dask_units > 0 and size.dask_repeats > 0:
+        rows.append(_dask_overhead(ctx, dask_name))
+    return rows
+
+
+def _dask_overhead(ctx: BenchContext, name: str) -> Row:
+    """Per-unit milliseconds the Dask backend adds over local, on the same plan, interleaved."""
+    size = ctx.size
+    if not (module_available("distributed") and module_available("shardplan_executor")):
+        return Row(name, None, "ms/unit", details="dask.distributed is not installed")
+    try:
+        plan, origin = prepare_plan(ctx, size.dask_units, "dask")
+        local: list[RunFigures] = []
+        dask: list[RunFigures] = []
+        for index in range(size.dask_repeats):
+            order = ("local", "dask") if index % 2 == 0 else ("dask", "local")
+            for backend in order:
+                (local if backend == "local" else dask).append(run_plan(ctx, plan, backend))
+    except (CommandFailed, RuntimeError, OSError) as failure:
+        return Row(name, None, "ms/unit", details=str(failure))
+    overheads = [
+        (d.phase_s - loc.phase_s) * 1000 / d.units for d, loc in zip(dask, local, strict=True)
+    ]
+    dask_rate = statistics.median(r.units_per_second for r in dask)
+    local_rate = statistics.median(r.units_per_second for r in local)
+    startup = statistics.median(d.wall_s - d.phase_s for d in dask) - statistics.median(
+        loc.wall_s - loc.phase_s for loc in local
+    )
+    return Row(
+        name,
+        statistics.median(overheads),
+        "ms/unit",
+        spread=spread_of(overheads),
+        details=(
+            f"dask {dask_rate:,.0f} units/s vs local {local_rate:,.0f} units/s in the phase; "
+            f"LocalCluster start-up and teardown add {startup:.1f} s a run; "
+            f"median of {size.dask_repeats} interleaved pairs; plan {origin}"
+        ),
+        extra={
+            "dask_units_per_s": dask_rate,
+            "local_units_per_s": local_rate,
+            "startup_s": startup,
+        },
+    )
