@@ -8,8 +8,10 @@ dominate the work (cProfile), measured on the same input as the benchmark.
 from __future__ import annotations
 
 import pstats
+import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +80,35 @@ def heaviest_imports(
         f"  {cost.cumulative_us / 1000:7.1f} ms  {'  ' * cost.depth}{cost.module}"
         for cost in shallow[:limit]
     ]
+    by_owner = self_time_by_owner(costs)
+    lines.append("import self time by owner (our modules one by one, others by top package):")
+    lines += [f"  {us / 1000:7.1f} ms  {owner}" for owner, us in by_owner[:limit]]
     return lines
+
+
+def self_time_by_owner(costs: Sequence[ImportCost]) -> list[tuple[str, int]]:
+    """Self time summed per third-party top-level package, per module for ours.
+
+    Cumulative times hide where the cost sits: the first of our modules to
+    import pydantic is charged for all of pydantic. Self times, grouped, say
+    how much is pydantic itself and how much is building our models.
+    """
+    totals: dict[str, int] = {}
+    for cost in costs:
+        top = cost.module.split(".", 1)[0]
+        owner = cost.module if top.startswith("shardplan_") else top
+        totals[owner] = totals.get(owner, 0) + cost.self_us
+    return sorted(totals.items(), key=lambda item: item[1], reverse=True)
+
+
+def interpreter_startup_ms(python: str, runs: int = 5) -> float:
+    """Median wall time of `python -c pass`: the part of start-up no tool can avoid."""
+    times: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([python, "-c", "pass"], check=True)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def heaviest_functions(

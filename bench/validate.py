@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.context import BenchContext, module_available
 from bench.data import write_specs
 from bench.harness import MIB, Command, CommandFailed, Row, measure_paired, spread_of
-from bench.profiling import heaviest_functions, heaviest_imports
+from bench.profiling import heaviest_functions, heaviest_imports, interpreter_startup_ms
 
 MANY_TARGET = 0.2
 SINGLE_TARGET = 0.6
@@ -95,7 +95,9 @@ def run(ctx: BenchContext) -> list[Row]:
         )
         if row.met is False and ctx.size.name != "tiny":
             args = ("-m", "shardplan_compiler", "validate", *files)
-            notes = heaviest_imports(ctx.python, args, env, ctx.workdir)
+            startup = interpreter_startup_ms(ctx.python)
+            notes = [f"python -c pass alone takes {startup:.0f} ms"]
+            notes += heaviest_imports(ctx.python, args, env, ctx.workdir)
             if len(files) > 1:
                 notes += heaviest_functions(ctx.python, args, env, ctx.workdir)
             row = replace(row, notes=tuple(notes))
