@@ -32,6 +32,7 @@ _TABLE: tuple[CodeInfo, ...] = (
     CodeInfo("SP106", "forbidden-tag", "error", "A YAML tag that would construct an object (`!!python/...`, `!!binary`, custom tags)."),
     CodeInfo("SP107", "merge-key", "error", "A YAML merge key (`<<`); write the keys out."),
     CodeInfo("SP108", "alias-expansion", "error", "Anchors and aliases expand to too large a document (an alias bomb)."),
+    CodeInfo("SP109", "too-deep", "error", "The YAML nests deeper than any spec does (a nesting bomb)."),
     # SP2xx: the spec against its models
     CodeInfo("SP201", "unknown-key", "error", "A key the spec format does not have (with a did-you-mean)."),
     CodeInfo("SP202", "missing-key", "error", "A required key is missing."),
