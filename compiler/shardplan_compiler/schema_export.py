@@ -47,11 +47,11 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Literal, cast
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, core_schema, to_jsonable_python
 
 from shardplan_schemas.events import EVENT_ADAPTER
 from shardplan_schemas.plan import ShardPlan
@@ -170,16 +170,39 @@ def _strategy_rules() -> JsonObject:
     for strategy, own_field in SIZE_FIELD_OF_STRATEGY.items():
         forbidden = [field for field in SIZE_FIELDS if field != own_field]
         allowed = f"only `{own_field}` sets a size" if own_field else "no size is allowed"
-        then: JsonObject = {
-            "properties": dict.fromkeys(forbidden, False),
-            "errorMessage": f"With strategy '{strategy}', {allowed}.",
-        }
-        if strategy == "chunk":
-            then["required"] = ["chunk_size"]
         condition: JsonObject = {"properties": {"strategy": {"const": strategy}}}
         if strategy != "full":  # an omitted strategy means `full`
             condition["required"] = ["strategy"]
-        clauses.append({"if": condition, "then": then})
+        clauses.append(
+            {
+                "if": condition,
+                "then": {
+                    "properties": dict.fromkeys(forbidden, False),
+                    "errorMessage": f"With strategy '{strategy}', {allowed}.",
+                },
+            }
+        )
+    # `chunk` without `chunk_size`: stated as "then the strategy cannot be chunk", so that an
+    # editor marks the `strategy` value, where `shardplan validate` reports SP310, rather than
+    # the `execution` key (where a plain `required` would put it).
+    clauses.append(
+        {
+            "if": {
+                "properties": {"strategy": {"const": "chunk"}},
+                "required": ["strategy"],
+                "not": {"required": ["chunk_size"]},
+            },
+            "then": {
+                "properties": {
+                    "strategy": {
+                        "enum": [name for name in SIZE_FIELD_OF_STRATEGY if name != "chunk"],
+                        "errorMessage": "Strategy 'chunk' needs `chunk_size` (lines per shard), "
+                        "e.g. `chunk_size: 25`.",
+                    }
+                }
+            },
+        }
+    )
     return {"allOf": clauses}
 
 
@@ -233,6 +256,53 @@ UNIQUE_ITEMS_FIELDS: frozenset[str] = frozenset({"target_languages"})
 """Lists whose items must be unique (SP320 as a schema keyword)."""
 
 
+@dataclass(frozen=True)
+class SchemaLimit:
+    """A spec diagnostic the exported schema does not report, and why."""
+
+    kind: Literal["reader", "cross-item", "warning"]
+    reason: str
+
+
+SCHEMA_LIMITS: dict[str, SchemaLimit] = {
+    "SP100": SchemaLimit(
+        "reader", "the file cannot be read at all (missing, not UTF-8, over 1 MiB)"
+    ),
+    "SP101": SchemaLimit("reader", "not YAML: the reader fails before any schema applies"),
+    "SP102": SchemaLimit(
+        "reader",
+        "duplicate keys: YAML readers keep the last value, so a schema never sees the first "
+        "(yaml-language-server flags them itself)",
+    ),
+    "SP103": SchemaLimit("reader", "several YAML documents: a schema checks each one alone"),
+    "SP105": SchemaLimit("reader", "non-string keys: JSON Schema only knows string keys"),
+    "SP106": SchemaLimit("reader", "YAML tags are resolved (or refused) by the reader"),
+    "SP107": SchemaLimit("reader", "merge keys (`<<`) are expanded by the reader"),
+    "SP108": SchemaLimit("reader", "alias bombs are expanded by the reader"),
+    "SP207": SchemaLimit(
+        "reader",
+        "`no`/`yes`/`on`/`off` are booleans only in YAML 1.1: check-jsonschema reads YAML 1.2 "
+        'and sees strings; yaml-language-server flags them with `yaml.yamlVersion: "1.1"`',
+    ),
+    "SP303": SchemaLimit("cross-item", "a duplicate phase compares two list items' `phase`"),
+    "SP304": SchemaLimit("cross-item", "phase order compares the positions of two list items"),
+    "SP321": SchemaLimit(
+        "cross-item", "a target equal to the source compares two values (draft-07 has no `$data`)"
+    ),
+    "SP307": SchemaLimit("warning", "`execution` on ingest/export is a warning: the spec is valid"),
+}
+"""The one list of spec diagnostics the schema cannot express; docs/editors.md repeats it.
+
+Every other SP1xx-SP3xx code is an error the schema rejects too. SP4xx-SP6xx are
+about source files and plans, which the spec schema never sees.
+"""
+
+CROSS_ITEM_CODES: frozenset[str] = frozenset(
+    code for code, limit in SCHEMA_LIMITS.items() if limit.kind == "cross-item"
+)
+"""Where pydantic rejects what the schema accepts: rules across list items."""
+
+
 class EditorJsonSchema(GenerateJsonSchema):
     """pydantic's generator, tuned for yaml-language-server and check-jsonschema."""
 
@@ -249,6 +319,13 @@ class EditorJsonSchema(GenerateJsonSchema):
         cls = schema["cls"]
         if cls.model_config.get("title") is None:
             json_schema.pop("title", None)
+        properties = json_schema.get("properties")
+        if isinstance(properties, dict):  # pydantic leaves out defaults made by a factory
+            for name, model_field in cls.model_fields.items():
+                prop = properties.get(model_field.alias or name)
+                if model_field.default_factory is not None and isinstance(prop, dict):
+                    default = model_field.get_default(call_default_factory=True)
+                    prop.setdefault("default", to_jsonable_python(default))
         extras = MODEL_EXTRAS.get(cls)
         if extras is not None:
             json_schema.update(extras())
@@ -331,9 +408,9 @@ def _rewrite(node: object, parent_key: str | None) -> None:
     for key, value in node.items():
         if key == "properties" and isinstance(value, dict):
             for name, prop in value.items():
+                _rewrite(prop, name)
                 if isinstance(prop, dict):
                     _document_property(name, prop)
-                _rewrite(prop, name)
         elif key not in _OPAQUE_KEYWORDS:
             _rewrite(value, parent_key if key == "items" else key)
     if parent_key in UNIQUE_ITEMS_FIELDS and node.get("type") == "array":
@@ -425,21 +502,27 @@ SCHEMA_FILES: tuple[SchemaFile, ...] = (
 )
 
 _KEYWORD_ORDER = ("$schema", "$id", "title", "description", "markdownDescription")
+_DATA_KEYWORDS = frozenset({"examples", "default", "defaultSnippets", "const", "enum"})
 
 
-def _ordered(node: object, parent_key: str | None = None) -> object:
-    """Sorted keywords (a few identifying ones first); `properties` keep field order."""
+def _ordered(node: object, keep_order: bool = False) -> object:
+    """Sorted keywords (a few identifying ones first); property lists and data keep their order."""
     if isinstance(node, list):
-        return [_ordered(item) for item in node]
+        return [_ordered(item, keep_order) for item in node]
     if not isinstance(node, dict):
         return node
-    if parent_key in ("properties", "examples", "default", "body"):
-        keys = list(node)
-    else:
-        keys = sorted(
-            node, key=lambda k: (_KEYWORD_ORDER.index(k) if k in _KEYWORD_ORDER else 99, k)
-        )
-    return {key: _ordered(node[key], key) for key in keys}
+    if keep_order:
+        return {key: _ordered(value, True) for key, value in node.items()}
+    keys = sorted(node, key=lambda k: (_KEYWORD_ORDER.index(k) if k in _KEYWORD_ORDER else 99, k))
+    return {key: _ordered_child(key, node[key]) for key in keys}
+
+
+def _ordered_child(key: str, value: object) -> object:
+    if key in _DATA_KEYWORDS:
+        return _ordered(value, keep_order=True)
+    if key == "properties" and isinstance(value, dict):  # field order, each property sorted
+        return {name: _ordered(prop) for name, prop in value.items()}
+    return _ordered(value)
 
 
 def schema_document(schema_file: SchemaFile) -> JsonObject:
