@@ -125,6 +125,12 @@ def _validate(path: Path, raw: bytes, text: str) -> LoadedSpec:
                 code, pointer, position, message = _model_finding(details, data, positions)
                 if not is_covered(document.covered, pointer, code):
                     diagnostics.append(_diagnostic(path, code, pointer, position, message))
+        if isinstance(data.get("version"), bool):
+            # `True == 1` in Python, so the model's `Literal[1]` lets `version: true` through.
+            message = "`version` is the boolean true; the only spec format version is 1 — write `version: 1`"
+            diagnostics.append(
+                _diagnostic(path, "SP208", ("version",), positions.locate(("version",)), message)
+            )
         for violation in spec_rule_violations(data):
             if is_covered(document.covered, violation.pointer, violation.code):
                 continue

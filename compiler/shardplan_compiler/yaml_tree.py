@@ -245,15 +245,17 @@ class _Converter:
                     "a spec needs five at most",
                 )
             )
+        # The composed tree shares an anchored node between its uses, so it knows
+        # where an anchor was defined but not where an alias used it: alias
+        # problems are reported at the top-level key whose value holds them.
         if id(node) in self.active:
             raise _Abort(
                 YamlProblem(
                     "SP108",
-                    pointer,
-                    line,
-                    column,
-                    "an alias refers to a node that contains it (a recursive anchor); "
-                    "write the value out",
+                    pointer[:1],
+                    *self.positions.locate_key(pointer[:1]),
+                    f"an alias under `{pointer[0]}` refers to a node that contains it "
+                    "(a recursive anchor); write the value out",
                 )
             )
         if id(node) in self.seen:
@@ -262,11 +264,11 @@ class _Converter:
                 raise _Abort(
                     YamlProblem(
                         "SP108",
-                        pointer,
-                        line,
-                        column,
-                        f"anchors and aliases expand to more than {MAX_ALIAS_VISITS:,} repeated "
-                        "nodes (an alias bomb); write the values out instead",
+                        pointer[:1],
+                        *self.positions.locate_key(pointer[:1]),
+                        f"anchors and aliases under `{pointer[0]}` expand to more than "
+                        f"{MAX_ALIAS_VISITS:,} repeated nodes (an alias bomb); write the "
+                        "values out instead",
                     )
                 )
         else:
