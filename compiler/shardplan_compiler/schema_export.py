@@ -279,6 +279,7 @@ SCHEMA_LIMITS: dict[str, SchemaLimit] = {
     "SP106": SchemaLimit("reader", "YAML tags are resolved (or refused) by the reader"),
     "SP107": SchemaLimit("reader", "merge keys (`<<`) are expanded by the reader"),
     "SP108": SchemaLimit("reader", "alias bombs are expanded by the reader"),
+    "SP109": SchemaLimit("reader", "nesting depth is limited by the reader"),
     "SP207": SchemaLimit(
         "reader",
         "`no`/`yes`/`on`/`off` are booleans only in YAML 1.1: check-jsonschema reads YAML 1.2 "
@@ -296,6 +297,12 @@ SCHEMA_LIMITS: dict[str, SchemaLimit] = {
 Every other SP1xx-SP3xx code is an error the schema rejects too. SP4xx-SP6xx are
 about source files and plans, which the spec schema never sees.
 """
+
+
+def schema_reports(code: str) -> bool:
+    """Whether a spec that breaks only `code` is rejected by the exported spec schema too."""
+    return code[:3] in ("SP1", "SP2", "SP3") and code not in SCHEMA_LIMITS
+
 
 CROSS_ITEM_CODES: frozenset[str] = frozenset(
     code for code, limit in SCHEMA_LIMITS.items() if limit.kind == "cross-item"

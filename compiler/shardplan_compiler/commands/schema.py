@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-OK, INPUT_ERRORS, USAGE = 0, 1, 2  # shardplan_compiler.exit_codes, once it lands
+from shardplan_compiler.exit_codes import INPUT_ERRORS, OK, USAGE
 
 DEFAULT_OUT = Path("generated")
 
