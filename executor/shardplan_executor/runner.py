@@ -1,0 +1,430 @@
+"""One `run`: verify the plan, claim the run directory, run the phases, report.
+
+Phases run in plan order, each finished before the next starts. A phase's
+units already in the journal (with their output intact) are skipped; the rest
+go through the sliding window. Each finished batch is made durable — outputs
+atomically in place, then their journal records fsynced — before it counts.
+A phase with a failed unit stops the run before the next phase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from shardplan_executor.backends import Backend
+from shardplan_executor.events import EventLog, utc_timestamp
+from shardplan_executor.handlers.discovery import HandlerNotFoundError, load_handler
+from shardplan_executor.inputs import InputIndex
+from shardplan_executor.journal import (
+    Journal,
+    JournalRecord,
+    RunDirectoryError,
+    claim_run_directory,
+)
+from shardplan_executor.outputs import atomic_write, fsync_directory, sha256_bytes
+from shardplan_executor.progress import Progress
+from shardplan_executor.records import decode_records
+from shardplan_executor.scheduler import (
+    Failure,
+    Success,
+    WindowResult,
+    describe_error,
+    run_window,
+)
+from shardplan_executor.units import Unit, phase_units
+from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
+from shardplan_schemas.events import (
+    PhaseCompleted,
+    PhaseSkipped,
+    PhaseStarted,
+    RunCompleted,
+    RunStarted,
+    RunStatus,
+    UnitCompleted,
+    UnitFailed,
+    UnitRetried,
+)
+from shardplan_schemas.plan import PlanPhase
+from shardplan_schemas.task import Record, ShardTask
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything `shardplan run` was given."""
+
+    plan_path: Path
+    handler: str
+    out_dir: Path | None = None
+    backend: Literal["local", "dask"] = "local"
+    scheduler_address: str | None = None
+    source: Path | None = None
+    quiet: bool = False
+    unit_timeout_s: float | None = None
+    fsync: bool = True
+    dask_processes: bool = True
+    dask_workers: int | None = None
+
+
+class RunError(Exception):
+    """The run cannot start or go on; `exit_code` says why (1 input, 2 usage or I/O)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def default_run_dir(plan_path: Path) -> Path:
+    """`<plan dir>/<plan name without .json>.run`, e.g. `golden.plan.json` -> `golden.plan.run`."""
+    return plan_path.with_name(plan_path.name.removesuffix(".json") + ".run")
+
+
+def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
+    """Run the plan as `options` say; the process exit code. Never raises for bad input."""
+    progress = progress or Progress(sys.stderr, quiet=options.quiet)
+    try:
+        verified = load_verified_plan(options.plan_path, options.source)
+    except PlanRefusedError as refusal:
+        progress.error(f"error: {refusal.message}")
+        return refusal.exit_code
+    try:
+        handler = load_handler(options.handler)
+    except HandlerNotFoundError as error:
+        progress.error(f"error: {error}")
+        return USAGE
+    run_dir = options.out_dir or default_run_dir(options.plan_path)
+    try:
+        claim_run_directory(run_dir, verified.plan.plan_id, fsync=options.fsync)
+        journal = Journal(run_dir, fsync=options.fsync)
+        events = EventLog(run_dir)
+    except RunDirectoryError as error:
+        progress.error(f"error: {error}")
+        return FAILED
+    except OSError as error:
+        progress.error(f"error: cannot write to the run directory {run_dir}: {error.strerror}")
+        return USAGE
+    backend: Backend
+    if options.backend == "dask":
+        try:
+            from shardplan_executor.backends.dask import DaskBackend
+        except ImportError:
+            progress.error("error: the dask backend needs `pip install 'shardplan[dask]'`")
+            return USAGE
+        backend = DaskBackend(
+            options.handler,
+            options.scheduler_address,
+            processes=options.dask_processes,
+            n_workers=options.dask_workers,
+        )
+    else:
+        from shardplan_executor.backends.local import LocalBackend
+
+        backend = LocalBackend(handler)
+    execution = _Execution(options, verified, run_dir, journal, events, backend, progress)
+    try:
+        return asyncio.run(execution.run())
+    except RunError as error:
+        progress.error(f"error: {error.message}")
+        return error.exit_code
+    except OSError as error:  # a full disk, a directory turned read-only mid-run
+        progress.error(
+            f"error: cannot write under {run_dir}: {error.strerror or error}; every unit "
+            "journaled so far is safe: run the same command again to resume"
+        )
+        return USAGE
+    finally:
+        journal.close()
+        events.close()
+
+
+class _Execution:
+    """The state of one run; also the sliding window's sink."""
+
+    def __init__(
+        self,
+        options: RunOptions,
+        verified: VerifiedPlan,
+        run_dir: Path,
+        journal: Journal,
+        events: EventLog,
+        backend: Backend,
+        progress: Progress,
+    ) -> None:
+        self.options = options
+        self.plan = verified.plan
+        self.lines = verified.lines
+        self.run_dir = run_dir
+        self.journal = journal
+        self.events = events
+        self.backend = backend
+        self.progress = progress
+        self.units = [phase_units(i, phase) for i, phase in enumerate(self.plan.phases)]
+        self.finished = self._finished_units()
+        self.outputs: dict[str, bytes] = {}
+        self.inputs = InputIndex(self._load_records)
+        self.rng = random.Random()
+
+    def _finished_units(self) -> set[str]:
+        """Journaled units whose shard is unchanged and whose output is intact."""
+        by_id = {unit.unit_id: unit for units in self.units for unit in units}
+        finished: set[str] = set()
+        for record in self.journal.records:
+            unit = by_id.get(record.id)
+            if unit is None or record.sha256 != unit.shard.sha256:
+                continue
+            if record.output != unit.output_path:
+                continue
+            try:
+                data = (self.run_dir / unit.output_path).read_bytes()
+            except OSError:
+                continue
+            if sha256_bytes(data) == record.output_sha256:
+                finished.add(unit.unit_id)
+        return finished
+
+    def _output(self, unit: Unit) -> bytes:
+        data = self.outputs.get(unit.unit_id)
+        if data is None:
+            data = (self.run_dir / unit.output_path).read_bytes()
+        return data
+
+    def _load_records(self, unit: Unit) -> list[Record]:
+        return decode_records(self._output(unit))
+
+    async def run(self) -> int:
+        started = time.monotonic()
+        self.events.emit(
+            RunStarted(
+                timestamp=utc_timestamp(),
+                event="run_started",
+                plan_id=self.plan.plan_id,
+                backend=self.backend.name,
+                handler=self.options.handler,
+                resumed_units=len(self.finished),
+            )
+        )
+        caps = [p.execution.max_parallel_agents for p in self.plan.phases if p.enabled]
+        status: RunStatus = "completed"
+        totals = {"completed": 0, "resumed": 0, "failed": 0, "cancelled": 0}
+        try:
+            await self.backend.start(max(caps, default=1))
+        except Exception as error:  # a scheduler that cannot be reached, a port in use, ...
+            await self.backend.close()
+            raise RunError(
+                f"cannot start the {self.backend.name} backend: {describe_error(error)}", USAGE
+            ) from None
+        try:
+            for index, phase in enumerate(self.plan.phases):
+                if not phase.enabled:
+                    self.events.emit(
+                        PhaseSkipped(
+                            timestamp=utc_timestamp(),
+                            event="phase_skipped",
+                            phase=phase.phase,
+                            reason="disabled in the spec",
+                        )
+                    )
+                    continue
+                if status != "completed":
+                    totals["cancelled"] += sum(
+                        1 for u in self.units[index] if u.unit_id not in self.finished
+                    )
+                    continue
+                result, resumed = await self._run_phase(phase, self.units[index])
+                totals["completed"] += result.completed
+                totals["resumed"] += resumed
+                totals["failed"] += result.failed
+                totals["cancelled"] += result.cancelled
+                if result.aborted:
+                    status = "aborted"
+                elif result.failed:
+                    status = "failed"
+                else:
+                    self.inputs.add_phase(self.units[index])
+                    if not self.units[index]:
+                        self.inputs.add_empty_phase(phase.phase)
+                    if phase.phase == "export":
+                        self._write_exports(self.units[index])
+        finally:
+            await self.backend.close()
+        duration = int((time.monotonic() - started) * 1000)
+        self.events.emit(
+            RunCompleted(
+                timestamp=utc_timestamp(),
+                event="run_completed",
+                status=status,
+                duration_ms=duration,
+                **totals,
+            )
+        )
+        self.progress.info(
+            f"run {status}: {totals['completed']} unit(s) run, {totals['resumed']} already done, "
+            f"{totals['failed']} failed, {totals['cancelled']} not run; outputs in {self.run_dir}"
+        )
+        if status != "completed":
+            self.progress.error(
+                "error: the run did not complete; fix the cause and run the same command "
+                "again: only failed and unfinished units will run"
+            )
+            return FAILED
+        return OK
+
+    async def _run_phase(self, phase: PlanPhase, units: list[Unit]) -> tuple[WindowResult, int]:
+        to_run = [unit for unit in units if unit.unit_id not in self.finished]
+        resumed = len(units) - len(to_run)
+        cap = phase.execution.max_parallel_agents
+        self.events.emit(
+            PhaseStarted(
+                timestamp=utc_timestamp(),
+                event="phase_started",
+                phase=phase.phase,
+                strategy=phase.execution.strategy,
+                shard_count=phase.shard_count,
+                unit_count=len(units),
+                max_parallel_agents=cap,
+                target_languages=phase.target_languages,
+            )
+        )
+        self.progress.start_phase(phase.phase, len(to_run), resumed, cap)
+        started = time.monotonic()
+        result = await run_window(
+            to_run,
+            cap=cap,
+            policy=self.plan.run_policy,
+            call=self._call,
+            sink=self,
+            timeout_s=self.options.unit_timeout_s,
+            rng=self.rng,
+        )
+        duration = int((time.monotonic() - started) * 1000)
+        status: RunStatus = (
+            "aborted" if result.aborted else "failed" if result.failed else "completed"
+        )
+        self.events.emit(
+            PhaseCompleted(
+                timestamp=utc_timestamp(),
+                event="phase_completed",
+                phase=phase.phase,
+                status=status,
+                completed=result.completed,
+                resumed=resumed,
+                failed=result.failed,
+                cancelled=result.cancelled,
+                duration_ms=duration,
+            )
+        )
+        aborted = (
+            f", aborted after {self.plan.run_policy.max_consecutive_failures} failures in a row"
+            f" ({result.cancelled} cancelled)"
+            if result.aborted
+            else ""
+        )
+        self.progress.end_phase(
+            f"{phase.phase}: {status}, {result.completed} run, {resumed} already done, "
+            f"{result.failed} failed in {duration / 1000:.1f} s{aborted}"
+        )
+        return result, resumed
+
+    def _task(self, unit: Unit) -> ShardTask:
+        # Built from verified data only, so model validation would only cost time.
+        return ShardTask.model_construct(
+            phase=unit.phase.phase,
+            target_language=unit.language,
+            agents=list(unit.phase.agents),
+            unit_id=unit.unit_id,
+            shard_key=unit.shard.key,
+            lines=self.lines[unit.shard.start : unit.shard.end],
+            inputs=self.inputs.inputs_for(unit),
+            plan_id=self.plan.plan_id,
+        )
+
+    async def _call(self, unit: Unit) -> bytes:
+        return await self.backend.run(self._task(unit))
+
+    def _write_exports(self, units: Sequence[Unit]) -> None:
+        """`export/<lang>.jsonl`: the export units' records of each language, in plan order."""
+        languages = units[0].phase.target_languages if units else None
+        for language in languages or []:
+            data = b"".join(self._output(u) for u in units if u.language == language)
+            atomic_write(
+                self.run_dir / "export" / f"{language}.jsonl", data, fsync=self.options.fsync
+            )
+
+    # --- the window's sink -------------------------------------------------------------
+
+    def started(self, unit: Unit) -> None:
+        return None
+
+    def retried(self, unit: Unit, attempt: int, error: str, delay_ms: int) -> None:
+        self.events.emit(
+            UnitRetried(
+                timestamp=utc_timestamp(),
+                event="unit_retried",
+                unit_id=unit.unit_id,
+                attempt=attempt,
+                error=error,
+                delay_ms=delay_ms,
+            )
+        )
+
+    def succeeded(self, batch: Sequence[Success]) -> None:
+        directories: set[Path] = set()
+        records: list[JournalRecord] = []
+        for success in batch:
+            unit = success.unit
+            path = self.run_dir / unit.output_path
+            atomic_write(path, success.output, fsync=self.options.fsync, sync_directory=False)
+            directories.add(path.parent)
+            self.outputs[unit.unit_id] = success.output
+            records.append(
+                JournalRecord(
+                    id=unit.unit_id,
+                    sha256=unit.shard.sha256,
+                    output=unit.output_path,
+                    output_sha256=sha256_bytes(success.output),
+                    records=success.output.count(b"\n"),
+                )
+            )
+        if self.options.fsync:
+            for directory in sorted(directories):
+                fsync_directory(directory)
+        self.journal.record(records)
+        for success, record in zip(batch, records, strict=True):
+            self.finished.add(success.unit.unit_id)
+            self.events.emit(
+                UnitCompleted(
+                    timestamp=utc_timestamp(),
+                    event="unit_completed",
+                    unit_id=success.unit.unit_id,
+                    attempt=success.attempt,
+                    records=record.records,
+                    duration_ms=success.duration_ms,
+                )
+            )
+        self.progress.advance(done=len(batch))
+
+    def failed(self, failure: Failure) -> None:
+        self.events.emit(
+            UnitFailed(
+                timestamp=utc_timestamp(),
+                event="unit_failed",
+                unit_id=failure.unit.unit_id,
+                attempts=failure.attempts,
+                error=failure.error,
+                traceback=failure.traceback,
+            )
+        )
+        self.progress.advance(failed=1)
+        self.progress.error(
+            f"error: unit {failure.unit.unit_id} failed after {failure.attempts} attempt(s): "
+            f"{failure.error}"
+        )

@@ -1,0 +1,1 @@
+"""Tests of the thin executor (`shardplan run`), independent of the compiler."""

@@ -1,0 +1,73 @@
+"""The run directory: one plan per directory, resume, a torn journal, the default location."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shardplan_executor.runner import default_run_dir
+from shardplan_schemas.events import RunStarted
+
+from . import exec_test_handlers as handlers
+from .helpers import journal_ids, read_events, run_in_process, side_log
+from .plan_factory import PIPELINE, Layout, build_plan, make_lines
+
+
+def test_a_different_plan_at_the_same_out_is_refused(tmp_path: Path) -> None:
+    first = build_plan(tmp_path / "a", make_lines(4), [Layout("context", chunk_size=2)])
+    second = build_plan(tmp_path / "b", make_lines(4), [Layout("context", chunk_size=1)])
+    out = tmp_path / "run"
+    assert run_in_process(first, "echo_handler", out).code == 0
+    before = (out / "journal.jsonl").read_bytes()
+    refused = run_in_process(second, "echo_handler", out)
+    assert refused.code == 1
+    first_id = json.loads(first.read_text())["plan_id"]
+    assert f"{out} holds a run of another plan ({first_id})" in refused.console
+    assert "Give another --out" in refused.console
+    assert (out / "journal.jsonl").read_bytes() == before
+
+
+def test_a_second_run_resumes_and_runs_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = build_plan(tmp_path, make_lines(12), list(PIPELINE))
+    log = tmp_path / "side.log"
+    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    out = tmp_path / "run"
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    units = len(side_log(log))
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    assert len(side_log(log)) == units
+    started = [e for e in read_events(out) if isinstance(e, RunStarted)]
+    assert [e.resumed_units for e in started] == [0, units]
+
+
+def test_a_torn_journal_record_and_a_damaged_output_are_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
+    log = tmp_path / "side.log"
+    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    out = tmp_path / "run"
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    journal = out / "journal.jsonl"
+    records = journal.read_bytes().splitlines(keepends=True)
+    by_id = {json.loads(r)["id"]: r for r in records}
+    # As a kill would leave it: line_5's record half-written; line_3's output changed on disk.
+    kept = [by_id["context:line_1"], by_id["context:line_3"]]
+    journal.write_bytes(b"".join(kept) + by_id["context:line_5"][:20])
+    (out / "outputs" / "context" / "line_3.jsonl").write_text("{}\n")
+    log.unlink()
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    assert sorted(side_log(log)) == ["context:line_3", "context:line_5"]
+    assert journal.read_bytes().startswith(b"".join(kept))
+    assert sorted(journal_ids(out)) == sorted(
+        ["context:line_1", "context:line_3", "context:line_3", "context:line_5"]
+    )
+
+
+def test_the_default_out_is_next_to_the_plan() -> None:
+    assert default_run_dir(Path("plans/golden.plan.json")) == Path("plans/golden.plan.run")
+    assert default_run_dir(Path("plan")) == Path("plan.run")
