@@ -51,9 +51,9 @@ __all__ = [
     "Severity",
     "Shard",
     "ShardPlan",
+    "ShardTask",
     "SourceConfig",
     "SourceLine",
-    "ShardTask",
     "TranslatedLine",
     "__version__",
 ]

@@ -21,7 +21,9 @@ class Diagnostic(BaseModel):
     path: str = Field(description="File the finding is about, as given on the command line.")
     line: int = Field(ge=1, description="1-based line of the finding.")
     column: int = Field(ge=1, description="1-based column of the finding.")
-    severity: Severity = Field(description="`error` fails the check; `warning` fails only with `--strict`.")
+    severity: Severity = Field(
+        description="`error` fails the check; `warning` fails only with `--strict`."
+    )
     code: str = Field(
         pattern=r"^SP[0-9]{3}$",
         description="Stable diagnostic code, documented in docs/diagnostics.md.",

@@ -59,7 +59,9 @@ class RunPolicy(_PlanModel):
     """Retry and failure settings of the spec, in whole milliseconds."""
 
     max_retries: NonNegativeInt = Field(description="Retries after a unit's first attempt.")
-    backoff_ms: NonNegativeInt = Field(description="Delay before the first retry; doubles each retry.")
+    backoff_ms: NonNegativeInt = Field(
+        description="Delay before the first retry; doubles each retry."
+    )
     max_backoff_ms: NonNegativeInt = Field(description="Upper bound of the delay between retries.")
     max_consecutive_failures: int = Field(
         gt=0, description="Failed units in a row that abort the phase."

@@ -76,7 +76,9 @@ PHASE_ORDER: tuple[PhaseName, ...] = (
     "edit",
     "export",
 )
-LLM_PHASES: frozenset[PhaseName] = frozenset({"context", "pretranslation", "translate", "qa", "edit"})
+LLM_PHASES: frozenset[PhaseName] = frozenset(
+    {"context", "pretranslation", "translate", "qa", "edit"}
+)
 """Phases that run agents: `agents` is required on them when enabled."""
 PER_LANGUAGE_PHASES: frozenset[PhaseName] = frozenset({"translate", "qa", "edit", "export"})
 """Phases that run once per target language (same shards for each)."""

@@ -95,7 +95,10 @@ class RetryConfig(_UserConfig):
         description="Delay before the first retry, in seconds; doubles on each retry (with jitter).",
     )
     max_backoff_s: float = Field(
-        default=60.0, ge=0, le=86400, description="Upper bound of the delay between retries, in seconds."
+        default=60.0,
+        ge=0,
+        le=86400,
+        description="Upper bound of the delay between retries, in seconds.",
     )
 
 
@@ -133,7 +136,8 @@ class PhaseConfig(_UserConfig):
         "pretranslation, translate, qa, edit, export."
     )
     enabled: bool = Field(
-        default=True, description="A disabled phase stays in the plan, marked disabled, with no shards."
+        default=True,
+        description="A disabled phase stays in the plan, marked disabled, with no shards.",
     )
     agents: list[AgentName] | None = Field(
         default=None,
@@ -163,7 +167,9 @@ class PipelineSpec(_UserConfig):
     concurrency: ConcurrencyConfig = Field(
         default_factory=ConcurrencyConfig, description="Default caps and the failure budget."
     )
-    retry: RetryConfig = Field(default_factory=RetryConfig, description="Retry policy for failing units.")
+    retry: RetryConfig = Field(
+        default_factory=RetryConfig, description="Retry policy for failing units."
+    )
     phases: list[PhaseConfig] = Field(
         min_length=1, max_length=7, description="The phases to run, in canonical order."
     )
@@ -171,12 +177,18 @@ class PipelineSpec(_UserConfig):
     @model_validator(mode="after")
     def _check_cross_field_rules(self) -> PipelineSpec:
         errors = [
-            v for v in spec_rule_violations(self.model_dump(exclude_unset=True)) if v.severity == "error"
+            v
+            for v in spec_rule_violations(self.model_dump(exclude_unset=True))
+            if v.severity == "error"
         ]
         if errors:
             raise PydanticCustomError(
                 "spec_rule",
                 "{violations}",
-                {"violations": "; ".join(f"{v.code} at {v.pointer_text}: {v.message}" for v in errors)},
+                {
+                    "violations": "; ".join(
+                        f"{v.code} at {v.pointer_text}: {v.message}" for v in errors
+                    )
+                },
             )
         return self

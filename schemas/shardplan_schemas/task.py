@@ -21,7 +21,9 @@ class ShardTask(BaseModel):
         description="The unit's language for translate/qa/edit/export; None for the others."
     )
     agents: list[str] = Field(description="Agents the phase runs.")
-    unit_id: str = Field(description="`<phase>.<lang>:<first_line_id>` or `<phase>:<first_line_id>`.")
+    unit_id: str = Field(
+        description="`<phase>.<lang>:<first_line_id>` or `<phase>:<first_line_id>`."
+    )
     shard_key: str = Field(description="`<phase>:<first_line_id>`.")
     lines: list[SourceLine] = Field(description="The shard's source lines, in order.")
     inputs: dict[str, list[Record]] = Field(
