@@ -32,6 +32,10 @@ MAX_SPEC_BYTES = 1024 * 1024
 """A spec file larger than this is refused: real specs are a few hundred bytes."""
 MAX_DEPTH = 64
 """Deeper nesting than this is refused; a spec nests five levels at most."""
+MAX_INT_CHARS = 64
+"""Longer integer literals are refused before conversion: Python refuses to convert more
+than 4,300 decimal digits (and a base-60 literal converts in quadratic time), while no
+spec number is over 1,000,000."""
 MAX_ALIAS_VISITS = 10_000
 """Nodes reached again through aliases; a billion-laughs document exceeds it at once."""
 
@@ -232,19 +236,8 @@ class _Converter:
         if pointer not in self.covered or covers is None:
             self.covered[pointer] = covers
 
-    def enter(self, node: Node, pointer: Pointer, depth: int) -> None:
-        line, column = _mark(node)
-        if depth > MAX_DEPTH:
-            raise _Abort(
-                YamlProblem(
-                    "SP109",
-                    pointer,
-                    line,
-                    column,
-                    f"the document nests more than {MAX_DEPTH} levels deep here; "
-                    "a spec needs five at most",
-                )
-            )
+    def enter(self, node: SequenceNode | MappingNode, pointer: Pointer) -> None:
+        """Guard a collection against recursive anchors and alias bombs."""
         # The composed tree shares an anchored node between its uses, so it knows
         # where an anchor was defined but not where an alias used it: alias
         # problems are reported at the top-level key whose value holds them.
@@ -259,7 +252,8 @@ class _Converter:
                 )
             )
         if id(node) in self.seen:
-            self.alias_visits += 1
+            # Reached again through an alias: its children are repeated work.
+            self.alias_visits += len(node.value)
             if self.alias_visits > MAX_ALIAS_VISITS:
                 raise _Abort(
                     YamlProblem(
@@ -275,18 +269,30 @@ class _Converter:
             self.seen.add(id(node))
 
     def value(self, node: Node, pointer: Pointer, depth: int) -> object:
-        self.enter(node, pointer, depth)
         if isinstance(node, ScalarNode):
             return self.scalar(node, pointer)
+        if depth > MAX_DEPTH:
+            line, column = _mark(node)
+            raise _Abort(
+                YamlProblem(
+                    "SP109",
+                    pointer,
+                    line,
+                    column,
+                    f"the document nests more than {MAX_DEPTH} levels deep here; "
+                    "a spec needs five at most",
+                )
+            )
+        if not isinstance(node, (SequenceNode, MappingNode)):  # pragma: no cover
+            raise AssertionError(f"unknown node kind {type(node).__name__}")
+        self.enter(node, pointer)
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
                 return self.sequence(node, pointer, depth)
-            if isinstance(node, MappingNode):
-                return self.mapping(node, pointer, depth)
+            return self.mapping(node, pointer, depth)
         finally:
             self.active.discard(id(node))
-        raise AssertionError(f"unknown node kind {type(node).__name__}")  # pragma: no cover
 
     def scalar(self, node: ScalarNode, pointer: Pointer) -> object:
         tag = node.tag
@@ -294,6 +300,16 @@ class _Converter:
             # No spec field holds a date: keep `2024-01-01` as the text it is.
             return node.value
         if tag == _INT:
+            if len(node.value) > MAX_INT_CHARS:
+                self.report(
+                    "SP204",
+                    pointer,
+                    node,
+                    f"the integer is {len(node.value):,} characters long; no number in a spec "
+                    "is above 1,000,000",
+                    None,
+                )
+                return None
             return _SCALARS.construct_yaml_int(node)
         if tag == _BOOL:
             if not node.style and node.value.lower() not in ("true", "false"):
