@@ -64,6 +64,9 @@ def load_spec(path: Path) -> LoadedSpec:
     """Read, parse and validate one spec file; never raises for bad input."""
     positions = PositionIndex()
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # A FIFO would block the read forever, a device may never end.
+            return _unreadable(path, positions, "is not a regular file (a FIFO, socket or device)")
         raw = path.read_bytes()
     except IsADirectoryError:
         return _unreadable(path, positions, "is a directory, not a spec file")
