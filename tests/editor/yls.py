@@ -18,38 +18,40 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-YLS_VERSION = "1.19.2"
-"""Pinned: the newest 1.x line validates with the same draft-07 engine; 2.x needs node 22."""
-YLS_PREFIX = REPO / ".cache" / "yls" / YLS_VERSION
-YLS_BIN = YLS_PREFIX / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
+YLS_VERSIONS = ("1.19.2", "1.25.0")
+"""Pinned: the last release that only knows draft-07 (what many installed editors run) and the
+newest 1.x (2.x needs node 22). The schema must work in both."""
+YLS_CACHE = REPO / ".cache" / "yls"
 
 JsonObject = dict[str, object]
 
 
-def ensure_yaml_language_server() -> Path | None:
+def ensure_yaml_language_server(version: str) -> Path | None:
     """Path of the server's entry script, installing it first if needed; None without node/npm."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         return None
-    if YLS_BIN.is_file():
-        return YLS_BIN
-    YLS_PREFIX.mkdir(parents=True, exist_ok=True)
+    prefix = YLS_CACHE / version
+    entry = prefix / "node_modules" / "yaml-language-server" / "bin" / "yaml-language-server"
+    if entry.is_file():
+        return entry
+    prefix.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             "npm",
             "install",
             "--prefix",
-            str(YLS_PREFIX),
+            str(prefix),
             "--no-audit",
             "--no-fund",
             "--no-save",
             "--loglevel=error",
-            f"yaml-language-server@{YLS_VERSION}",
+            f"yaml-language-server@{version}",
         ],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    return YLS_BIN
+    return entry
 
 
 @dataclass
@@ -209,3 +211,8 @@ class LanguageServer:
         except (TimeoutError, queue.Empty, OSError, subprocess.TimeoutExpired):
             self.process.kill()
             self.process.wait()
+
+
+if __name__ == "__main__":  # `python -m tests.editor.yls`: install ahead of the test run
+    for pinned in YLS_VERSIONS:
+        print(ensure_yaml_language_server(pinned) or "node/npm not found: nothing installed")
