@@ -49,6 +49,11 @@ class VerifiedPlan:
 
 def _read_bytes(path: Path, what: str) -> bytes:
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            # A FIFO would block the read forever, a device may never end.
+            raise PlanRefusedError(
+                f"{path}: the {what} is not a regular file (a FIFO, socket or device)", 2
+            )
         return path.read_bytes()
     except IsADirectoryError:
         raise PlanRefusedError(f"{path}: the {what} is a directory, not a file", 2) from None
