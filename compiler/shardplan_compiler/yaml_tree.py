@@ -18,6 +18,7 @@ reported a second time.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -133,6 +134,15 @@ def read_spec_text(raw: bytes) -> tuple[str | None, YamlProblem | None]:
             f"the file is {len(raw):,} bytes; a spec may be at most {MAX_SPEC_BYTES:,} bytes "
             "(1 MiB) — is this really a spec file?",
         )
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, YamlProblem(
+            "SP100",
+            (),
+            1,
+            1,
+            "the file is UTF-16 encoded (it starts with a UTF-16 byte order "
+            "mark); save it as UTF-8",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -159,7 +169,14 @@ def parse_yaml(text: str) -> YamlDocument:
     except yaml.MarkedYAMLError as error:
         return YamlDocument(None, positions, [_syntax_problem(error)], {})
     except yaml.YAMLError as error:  # unmarked reader errors, e.g. a control character
-        problem = YamlProblem("SP101", (), 1, 1, f"the file is not well-formed YAML: {error}")
+        line, column = 1, 1
+        if isinstance(error, yaml.reader.ReaderError):
+            before = text[: error.position]
+            line = before.count("\n") + 1
+            column = error.position - (before.rfind("\n") + 1) + 1
+        problem = YamlProblem(
+            "SP101", (), line, column, f"the file is not well-formed YAML: {error}"
+        )
         return YamlDocument(None, positions, [problem], {})
     finally:
         loader.dispose()
