@@ -85,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in selected:
             directory = workdir / name
             directory.mkdir(parents=True, exist_ok=True)
-            ctx = BenchContext(size=SIZES[size_name], workdir=directory)
+            ctx = BenchContext(
+                size=SIZES[size_name], workdir=directory, pycache=workdir / ".pycache"
+            )
             began = time.perf_counter()
             print(f"running {name} …", file=sys.stderr, flush=True)
             rows.extend(BENCHMARKS[name](ctx))

@@ -84,6 +84,8 @@ class BenchContext:
 
     size: Size
     workdir: Path
+    pycache: Path | None = None
+    """Where measured commands cache bytecode (default: `.pycache` in `workdir`)."""
     repo: Path = REPO_ROOT
     bin_dir: Path = Path(sys.executable).parent
 
@@ -96,10 +98,19 @@ class BenchContext:
         return str(self.bin_dir / name)
 
     def env(self) -> dict[str, str]:
-        """The environment for measured commands: the repo importable (for `bench.*` handlers)."""
+        """The environment for measured commands, as a user's installed tools would see it.
+
+        The repo is importable (for `bench.*` handlers and the orjson floor).
+        Bytecode is cached, as after `pip install`, but under the scratch
+        directory (`PYTHONPYCACHEPREFIX`) so the benchmark writes nothing into
+        the checkout; a `PYTHONDONTWRITEBYTECODE` set for development would
+        otherwise make every run recompile our modules from source.
+        """
         env = dict(os.environ)
         existing = env.get("PYTHONPATH")
         env["PYTHONPATH"] = str(self.repo) + (os.pathsep + existing if existing else "")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.pycache or self.workdir / ".pycache")
         return env
 
 

@@ -134,12 +134,14 @@ def prepare_plan(ctx: BenchContext, units: int, name: str) -> tuple[Path, str]:
     return plan, "built from the plan models (compile not present yet)"
 
 
-def run_plan(ctx: BenchContext, plan: Path, backend: str) -> RunFigures:
+def run_plan(
+    ctx: BenchContext, plan: Path, backend: str, extra_args: tuple[str, ...] = ()
+) -> RunFigures:
     """One fresh `shardplan run` (its --out emptied first, so nothing resumes)."""
     out = plan.parent / f"run-{backend}"
     shutil.rmtree(out, ignore_errors=True)
     argv = [ctx.tool("shardplan"), "run", plan.name, "--handler", HANDLER, "--out", out.name]
-    argv += ["--backend", backend, "--quiet"]
+    argv += ["--backend", backend, "--quiet", *extra_args]
     sample = run_once(Command(f"shardplan run ({backend})", tuple(argv), plan.parent, ctx.env()))
     phase_ms: int | None = None
     units = 0
@@ -151,50 +153,72 @@ def run_plan(ctx: BenchContext, plan: Path, backend: str) -> RunFigures:
                 units = int(event["completed"])
     if phase_ms is None:
         raise RuntimeError(f"no phase_completed event in {out / 'events.jsonl'}")
+    shutil.rmtree(out, ignore_errors=True)
     return RunFigures(wall_s=sample.seconds, phase_s=phase_ms / 1000, units=units)
+
+
+# (row label, extra `shardplan run` arguments): the default journal fsyncs every record.
+LOCAL_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("default (fsync)", ()),
+    ("--no-fsync", ("--no-fsync",)),
+)
 
 
 def run(ctx: BenchContext) -> list[Row]:
     """Local units/s over `executor_units`, then Dask vs local per-unit time on `dask_units`."""
     size = ctx.size
-    local_name = f"executor: local, {size.executor_units:,} no-op units"
+    names = [
+        f"executor: local {label}, {size.executor_units:,} no-op units"
+        for label, _ in LOCAL_VARIANTS
+    ]
     dask_name = f"executor: dask overhead, {size.dask_units:,} units"
     if not module_available("shardplan_executor.cli"):
         reason = "shardplan_executor.cli does not exist yet"
-        return [Row(local_name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=reason)]
-    rows: list[Row] = []
+        return [
+            Row(name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=reason)
+            for name in names
+        ]
+    runs: list[list[RunFigures]] = [[] for _ in LOCAL_VARIANTS]
     try:
         plan, origin = prepare_plan(ctx, size.executor_units, "local")
         for _ in range(size.warmup):
             run_plan(ctx, plan, "local")
-        runs = [run_plan(ctx, plan, "local") for _ in range(size.executor_repeats)]
+        for repeat in range(size.executor_repeats):
+            # Alternate which variant goes first, as the paired harness does.
+            order = range(len(LOCAL_VARIANTS))
+            for index in order if repeat % 2 == 0 else reversed(order):
+                runs[index].append(run_plan(ctx, plan, "local", LOCAL_VARIANTS[index][1]))
     except (CommandFailed, RuntimeError, OSError) as failure:
         return [
-            Row(local_name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=str(failure))
+            Row(name, None, "units/s", ">=", UNITS_PER_SECOND_TARGET, details=str(failure))
+            for name in names
         ]
-    rates = [figures.units_per_second for figures in runs]
-    end_to_end = [figures.units / figures.wall_s for figures in runs]
-    rows.append(
-        Row(
-            local_name,
-            statistics.median(rates),
-            "units/s",
-            ">=",
-            UNITS_PER_SECOND_TARGET,
-            spread=spread_of(rates),
-            details=(
-                f"phase wall time {statistics.median(r.phase_s for r in runs):.2f} s, whole "
-                f"process {statistics.median(r.wall_s for r in runs):.2f} s "
-                f"({statistics.median(end_to_end):,.0f} units/s end to end); cap {CAP}, async "
-                f"no-op handler, median of {size.executor_repeats} runs; plan {origin}"
-            ),
-            extra={
-                "phase_s_median": statistics.median(r.phase_s for r in runs),
-                "wall_s_median": statistics.median(r.wall_s for r in runs),
-                "units": size.executor_units,
-            },
+    rows: list[Row] = []
+    for name, variant_runs in zip(names, runs, strict=True):
+        rates = [figures.units_per_second for figures in variant_runs]
+        end_to_end = [figures.units / figures.wall_s for figures in variant_runs]
+        phase_s = statistics.median(r.phase_s for r in variant_runs)
+        wall_s = statistics.median(r.wall_s for r in variant_runs)
+        rows.append(
+            Row(
+                name,
+                statistics.median(rates),
+                "units/s",
+                ">=",
+                UNITS_PER_SECOND_TARGET,
+                spread=spread_of(rates),
+                details=(
+                    f"phase {phase_s:.2f} s, whole process {wall_s:.2f} s "
+                    f"({statistics.median(end_to_end):,.0f} units/s end to end); cap {CAP}, "
+                    f"async no-op handler, median of {size.executor_repeats} runs; plan {origin}"
+                ),
+                extra={
+                    "phase_s_median": phase_s,
+                    "wall_s_median": wall_s,
+                    "units": size.executor_units,
+                },
+            )
         )
-    )
     if size.dask_units > 0 and size.dask_repeats > 0:
         rows.append(_dask_overhead(ctx, dask_name))
     return rows

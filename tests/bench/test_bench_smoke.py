@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jsonschema  # type: ignore[import-untyped, unused-ignore]  # stubs are not a dev dependency
+import jsonschema
 import pytest
 import yaml
 
