@@ -126,3 +126,45 @@ def test_block_style_rules_land_on_the_same_lines(server: LanguageServer, tmp_pa
     server.close(spec)
     assert {d.line for d in diagnostics} == _validate_lines(spec)[spec] == {7, 8, 9, 10, 14, 15}
     assert (10, "Property agent is not allowed.") in {(d.line, d.message) for d in diagnostics}
+
+
+def test_completion_offers_the_snippets_and_hover_documents_enum_values(
+    server: LanguageServer, tmp_path: Path
+) -> None:
+    spec = tmp_path / "draft.shardplan.yaml"
+    spec.write_text(
+        "version: 1\n"
+        "project: p\n"
+        "source: {path: s.jsonl}\n"
+        "languages: {source_language: ja, target_languages: [en]}\n"
+        "phases:\n"
+        "  - phase: translate\n"
+        "    agents: [t]\n"
+        "    execution:\n"
+        "      \n"
+        "  - \n",
+        encoding="utf-8",
+    )
+    server.open_and_wait(spec)
+    uri = spec.resolve().as_uri()
+
+    def labels(line: int, character: int) -> set[str]:
+        result = server.request(
+            "textDocument/completion",
+            {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
+        )
+        items = result["items"] if isinstance(result, dict) else result
+        assert isinstance(items, list)
+        return {str(item["label"]) for item in items}
+
+    assert {"execution: chunk", "execution: route", "chunk_size", "strategy"} <= labels(8, 6)
+    assert {"phase (LLM)", "phase (ingest/export)"} <= labels(9, 4)
+    hover = server.request(
+        "textDocument/hover",
+        {"textDocument": {"uri": uri}, "position": {"line": 5, "character": 6}},
+    )
+    server.close(spec)
+    assert isinstance(hover, dict)
+    text = str(hover["contents"]["value"])
+    assert "Translates, once per target language" in text  # markdownEnumDescriptions
+    assert "in the order ingest, context" in text  # the property's own description
