@@ -120,9 +120,9 @@ def iter_line_blocks(
 ) -> Iterator[tuple[int, list[bytes]]]:
     """Yield `(number of the first line, lines)` blocks of a byte stream.
 
-    Lines are split on `\\n` only and numbered from 1; each keeps any `\\r`
-    before its `\\n` (JSON treats it as whitespace; the TXT reader strips it).
-    A UTF-8 byte order mark at the start is dropped. Reading 1 MiB at a time
+    Lines are split on `\\n` and numbered from 1; a `\\r` before the `\\n` (or
+    at the end of the file) belongs to the line break, not to the line. A
+    UTF-8 byte order mark at the start is dropped. Reading 1 MiB at a time
     keeps memory flat and lets callers work on whole blocks. `on_chunk` sees
     every byte of the file exactly once (the compiler hashes the file with it).
     Raises `SourceFormatError` when the start of the file is binary or UTF-16/32.
@@ -143,9 +143,12 @@ def iter_line_blocks(
                 chunk = chunk[len(codecs.BOM_UTF8) :]
         if not chunk:
             if carry:
-                yield next_line, [carry]
+                yield next_line, [carry[:-1] if carry.endswith(b"\r") else carry]
             return
-        lines = (carry + chunk).split(b"\n") if carry else chunk.split(b"\n")
+        data = carry + chunk if carry else chunk
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        lines = data.split(b"\n")
         carry = lines.pop()
         if lines:
             yield next_line, lines
@@ -200,8 +203,6 @@ def iter_txt_records(
             if is_blank(raw):
                 continue
             line = first_line + offset
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

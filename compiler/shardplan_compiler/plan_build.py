@@ -1,0 +1,365 @@
+"""Build a plan from a valid spec and a condensed source (DESIGN §4, §5).
+
+Resolution (defaults, caps, languages) and the sharding checks happen here;
+the shards themselves come from `sharding.shard_starts` and become JSON lines
+straight away, without a pydantic object per shard: a plan of a million-line
+script can hold hundreds of thousands of them. The small parts go through
+plain dicts the plan models describe; `compile_spec` validates the result
+once through `ShardPlan` when someone asks for the model.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+
+from pydantic import JsonValue
+
+from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
+from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
+from shardplan_compiler.sharding import (
+    HEAVY_SKEW,
+    Runs,
+    group_count,
+    lines_without_key,
+    shard_ends,
+    shard_starts,
+    size_stats,
+    split_groups,
+)
+from shardplan_compiler.sources import SourceTable
+from shardplan_schemas import __version__
+from shardplan_schemas.diagnostics import Severity
+from shardplan_schemas.plan import PLAN_FORMAT
+from shardplan_schemas.primitives import PER_LANGUAGE_PHASES, PhaseName, Strategy
+from shardplan_schemas.spec import PhaseConfig, PipelineSpec
+
+Pointer = tuple[str | int, ...]
+MAX_NAMED_LINES = 5
+MAX_SPLIT_WARNINGS = 10
+DEFAULT_CHUNK_SIZE = 10
+NO_EXECUTION_PHASES: frozenset[str] = frozenset({"ingest", "export"})
+
+
+@dataclass(frozen=True)
+class ResolvedPhase:
+    """A phase of the spec with every default applied."""
+
+    index: int
+    phase: PhaseName
+    enabled: bool
+    agents: list[str]
+    strategy: Strategy
+    chunk_size: int | None
+    scene_batch_size: int | None
+    route_batch_size: int | None
+    max_parallel_agents: int
+    target_languages: list[str] | None
+    explicit_execution: bool
+    explicit_cap: bool
+
+    @property
+    def size(self) -> int | None:
+        return {
+            "chunk": self.chunk_size,
+            "scene": self.scene_batch_size,
+            "route": self.route_batch_size,
+        }.get(self.strategy)
+
+    @property
+    def size_field(self) -> str | None:
+        return {
+            "chunk": "chunk_size",
+            "scene": "scene_batch_size",
+            "route": "route_batch_size",
+        }.get(self.strategy)
+
+    @property
+    def language_factor(self) -> int:
+        return len(self.target_languages) if self.target_languages is not None else 1
+
+    def execution(self) -> dict[str, JsonValue]:
+        return {
+            "strategy": self.strategy,
+            "chunk_size": self.chunk_size,
+            "scene_batch_size": self.scene_batch_size,
+            "route_batch_size": self.route_batch_size,
+            "max_parallel_agents": self.max_parallel_agents,
+        }
+
+    def strategy_pointer(self) -> Pointer:
+        if self.explicit_execution:
+            return ("phases", self.index, "execution", "strategy")
+        return ("phases", self.index, "phase")
+
+
+def resolve_phase(spec: PipelineSpec, index: int, config: PhaseConfig) -> ResolvedPhase:
+    """Apply DESIGN §2's defaults: context → scene 1, LLM phases → chunk 10, ingest/export → full."""
+    default_cap = spec.concurrency.max_parallel_agents
+    execution = config.execution if config.phase not in NO_EXECUTION_PHASES else None
+    chunk_size = scene_batch_size = route_batch_size = None
+    strategy: Strategy
+    if execution is None:
+        if config.phase in NO_EXECUTION_PHASES:
+            strategy = "full"
+        elif config.phase == "context":
+            strategy, scene_batch_size = "scene", 1
+        else:
+            strategy, chunk_size = "chunk", DEFAULT_CHUNK_SIZE
+        cap = default_cap
+    else:
+        strategy = execution.strategy
+        if strategy == "chunk":
+            chunk_size = execution.chunk_size
+        elif strategy == "scene":
+            scene_batch_size = execution.scene_batch_size or 1
+        elif strategy == "route":
+            route_batch_size = execution.route_batch_size or 1
+        cap = execution.max_parallel_agents or default_cap
+    return ResolvedPhase(
+        index=index,
+        phase=config.phase,
+        enabled=config.enabled,
+        agents=list(config.agents or []),
+        strategy=strategy,
+        chunk_size=chunk_size,
+        scene_batch_size=scene_batch_size,
+        route_batch_size=route_batch_size,
+        max_parallel_agents=cap,
+        target_languages=(
+            list(spec.languages.target_languages) if config.phase in PER_LANGUAGE_PHASES else None
+        ),
+        explicit_execution=execution is not None,
+        explicit_cap=execution is not None and execution.max_parallel_agents is not None,
+    )
+
+
+@dataclass(frozen=True)
+class ShardingFinding:
+    """A sharding error or warning, located by a pointer into the spec."""
+
+    code: str
+    pointer: Pointer
+    message: str
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class PhaseShards:
+    """A resolved phase and where its shards start (None when it cannot be sharded)."""
+
+    resolved: ResolvedPhase
+    starts: list[int] | None
+
+
+def shard_phase(
+    resolved: ResolvedPhase, table: SourceTable
+) -> tuple[PhaseShards, list[ShardingFinding]]:
+    """Shard one phase and check it (SP501-SP506)."""
+    findings: list[ShardingFinding] = []
+    count = len(table)
+    if not resolved.enabled:
+        return PhaseShards(resolved, []), findings
+    name = resolved.phase
+    where = resolved.strategy_pointer()
+    if resolved.strategy == "route":
+        missing = lines_without_key(table.route_runs, count)
+        if missing:
+            findings.append(
+                ShardingFinding(
+                    "SP501", where, _route_missing_message(name, missing, table), "error"
+                )
+            )
+            return PhaseShards(resolved, None), findings
+    if resolved.strategy in ("scene", "route"):
+        runs = table.scene_runs if resolved.strategy == "scene" else table.route_runs
+        findings.extend(_split_findings(resolved, runs, table))
+    starts = shard_starts(
+        resolved.strategy, resolved.size, count, table.scene_runs, table.route_runs
+    )
+    groups = group_count(resolved.strategy, count, table.scene_runs, table.route_runs)
+    size = resolved.size
+    if count and size is not None and size > groups and resolved.size_field is not None:
+        unit = "lines" if resolved.strategy == "chunk" else f"{resolved.strategy} runs"
+        findings.append(
+            ShardingFinding(
+                "SP504",
+                ("phases", resolved.index, "execution", resolved.size_field),
+                f"{resolved.size_field} {size} is larger than the {groups} {unit} of the source; "
+                f"phase {name} gets a single shard",
+                "warning",
+            )
+        )
+    units = len(starts) * resolved.language_factor
+    if resolved.explicit_cap and count and resolved.max_parallel_agents > units:
+        findings.append(
+            ShardingFinding(
+                "SP505",
+                ("phases", resolved.index, "execution", "max_parallel_agents"),
+                f"max_parallel_agents {resolved.max_parallel_agents} is larger than phase "
+                f"{name}'s {units} unit(s) of work ({len(starts)} shard(s)"
+                + (
+                    f" x {resolved.language_factor} languages"
+                    if resolved.target_languages is not None
+                    else ""
+                )
+                + f"); at most {units} can run at once",
+                "warning",
+            )
+        )
+    stats = size_stats(
+        [end - start for start, end in zip(starts, shard_ends(starts, count), strict=True)]
+    )
+    if stats.count >= 2 and stats.skew >= HEAVY_SKEW:
+        findings.append(
+            ShardingFinding(
+                "SP506",
+                where,
+                f"phase {name} is heavily skewed: its largest shard has {stats.maximum} lines, "
+                f"{stats.skew:.1f}x the median of {stats.median:g}; the phase takes as long as "
+                "its largest shard, so consider a smaller batch or the chunk strategy",
+                "warning",
+            )
+        )
+    return PhaseShards(resolved, starts), findings
+
+
+def _route_missing_message(name: str, missing: list[tuple[int, int]], table: SourceTable) -> str:
+    total = sum(end - start for start, end in missing)
+    named: list[str] = []
+    for start, end in missing:
+        for index in range(start, min(end, start + MAX_NAMED_LINES)):
+            if len(named) < MAX_NAMED_LINES:
+                named.append(table.where(index))
+    shown = ", ".join(named)
+    suffix = f" (the first {len(named)} of {total})" if total > len(named) else ""
+    return (
+        f"phase {name} uses the route strategy, but {total} line(s) have no route_id: "
+        f"{shown}{suffix}; give every line a route_id or use another strategy"
+    )
+
+
+def _split_findings(
+    resolved: ResolvedPhase, runs: Runs, table: SourceTable
+) -> Iterator[ShardingFinding]:
+    kind = resolved.strategy
+    code = "SP502" if kind == "scene" else "SP503"
+    splits = split_groups(runs, len(table))
+    for split in splits[:MAX_SPLIT_WARNINGS]:
+        (a_start, a_end), (b_start, b_end) = split.runs[0], split.runs[1]
+        more = f" (and {len(split.runs) - 2} more run(s))" if len(split.runs) > 2 else ""
+        yield ShardingFinding(
+            code,
+            resolved.strategy_pointer(),
+            f"{kind} {split.key} appears in separate runs, {table.where_range(a_start, a_end)} "
+            f"and {table.where_range(b_start, b_end)}{more}; phase {resolved.phase} shards each "
+            f"run as its own group. Keep a {kind}'s lines together if they belong together",
+            "warning",
+        )
+    if len(splits) > MAX_SPLIT_WARNINGS:
+        yield ShardingFinding(
+            code,
+            resolved.strategy_pointer(),
+            f"{len(splits) - MAX_SPLIT_WARNINGS} more {kind}(s) appear in separate runs "
+            f"({len(splits)} in all) in phase {resolved.phase}",
+            "warning",
+        )
+
+
+def _ids_json(runs: Runs, start: int, end: int, cache: dict[tuple[int, int], str]) -> str:
+    first = max(bisect_right(runs.starts, start) - 1, 0)
+    last = bisect_left(runs.starts, end)
+    found = cache.get((first, last))
+    if found is None:
+        keys = [key for key in dict.fromkeys(runs.keys[first:last]) if key is not None]
+        found = '["' + '","'.join(keys) + '"]' if keys else "[]"
+        cache[(first, last)] = found
+    return found
+
+
+def shard_lines(resolved: ResolvedPhase, starts: list[int], table: SourceTable) -> Iterator[str]:
+    """Each shard's canonical JSON (keys sorted, no spaces), built directly.
+
+    Ids match `^[a-z]+(?:_[0-9]+)+$` and phase names and hex digests are
+    plain ASCII, so no value needs escaping; a test checks these lines
+    against `canonical_json` of the `Shard` model.
+    """
+    header = fingerprint_header(
+        resolved.phase,
+        resolved.agents,
+        resolved.strategy,
+        resolved.chunk_size,
+        resolved.scene_batch_size,
+        resolved.route_batch_size,
+    )
+    ids = table.line_ids
+    digests = table.digests
+    scene_cache: dict[tuple[int, int], str] = {}
+    route_cache: dict[tuple[int, int], str] = {}
+    name = resolved.phase
+    for index, (start, end) in enumerate(zip(starts, shard_ends(starts, len(table)), strict=True)):
+        first = ids[start]
+        scenes = _ids_json(table.scene_runs, start, end, scene_cache)
+        routes = _ids_json(table.route_runs, start, end, route_cache)
+        sha = shard_fingerprint(header, digests, start, end)
+        yield (
+            f'{{"end":{end},"first_line_id":"{first}","index":{index},"key":"{name}:{first}",'
+            f'"last_line_id":"{ids[end - 1]}","line_count":{end - start},"route_ids":{routes},'
+            f'"scene_ids":{scenes},"sha256":"{sha}","start":{start}}}'
+        )
+
+
+def whole_milliseconds(seconds: float) -> int:
+    """Seconds as whole milliseconds, half up (the plan holds no floats)."""
+    return int((Decimal(repr(seconds)) * 1000).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def build_document(
+    spec: PipelineSpec,
+    phases: list[PhaseShards],
+    table: SourceTable,
+    spec_path: str,
+    spec_sha256: str,
+    source_path: str,
+) -> PlanDocument:
+    """The plan (without `plan_id`) as the writer takes it."""
+    head: dict[str, JsonValue] = {
+        "format": PLAN_FORMAT,
+        "generator": {"name": "shardplan", "version": __version__},
+        "spec": {"path": spec_path, "sha256": spec_sha256},
+        "source": {
+            "path": source_path,
+            "format": table.format,
+            "sha256": table.sha256,
+            "line_count": len(table),
+        },
+        "run_policy": {
+            "max_retries": spec.retry.max_retries,
+            "backoff_ms": whole_milliseconds(spec.retry.backoff_s),
+            "max_backoff_ms": whole_milliseconds(spec.retry.max_backoff_s),
+            "max_consecutive_failures": spec.concurrency.max_consecutive_failures,
+        },
+    }
+    documents: list[PhaseDocument] = []
+    for item in phases:
+        resolved = item.resolved
+        starts = item.starts or []
+        documents.append(
+            PhaseDocument(
+                head={
+                    "phase": resolved.phase,
+                    "target_languages": list(resolved.target_languages)
+                    if resolved.target_languages is not None
+                    else None,
+                    "enabled": resolved.enabled,
+                    "agents": list(resolved.agents),
+                    "execution": resolved.execution(),
+                },
+                shard_count=len(starts),
+                shard_lines=partial(shard_lines, resolved, starts, table),
+            )
+        )
+    return PlanDocument(head=head, phases=documents)

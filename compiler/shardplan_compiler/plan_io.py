@@ -1,0 +1,258 @@
+"""Writing and reading plan files (DESIGN §5).
+
+The writer streams: a million-line script can make hundreds of thousands of
+shards, and neither the plan's bytes nor a pydantic object per shard need to
+be in memory at once. It takes a `PlanDocument` (the plan's small parts as
+plain data plus, per phase, an iterable of shard lines) and writes, in one
+pass, the file and the canonical JSON that `plan_id` hashes.
+
+Each shard is written as its own canonical JSON (keys sorted, no spaces), one
+shard a line, so the same bytes serve the file and the hash, a changed shard
+is one changed line in `git diff`, and a shard line can be checked on its own.
+The small parts (top level, phase headers) are indented for reading.
+`plan_id` has a fixed length, so the writer puts a placeholder first and
+overwrites it once the hash is known (or hashes first, then writes, when the
+output cannot seek).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import JsonValue, ValidationError
+
+from shardplan_schemas.canonical import canonical_json, compute_plan_id
+from shardplan_schemas.diagnostics import Diagnostic
+from shardplan_schemas.plan import ShardPlan
+
+PLAN_ID_PLACEHOLDER = "sha256:" + "0" * 64
+_BATCH = 2048
+_SHARD_INDENT = "      "
+
+
+class PlanError(Exception):
+    """A plan file that cannot be trusted: unreadable, invalid, or edited since it was compiled."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(f"{diagnostic.path}: {diagnostic.message}")
+        self.diagnostic = diagnostic
+
+
+@dataclass(frozen=True)
+class PhaseDocument:
+    """One phase: its header fields in display order and a re-iterable source of shard lines."""
+
+    head: dict[str, JsonValue]
+    shard_count: int
+    shard_lines: Callable[[], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """A plan without `plan_id`: top-level fields in display order, then the phases."""
+
+    head: dict[str, JsonValue]
+    phases: list[PhaseDocument]
+
+
+def _split_canonical(value: dict[str, JsonValue], key: str) -> tuple[bytes, bytes]:
+    """Canonical JSON of `value` with `key: []`, split around the empty list.
+
+    Inside a JSON string every quote is escaped, so `"<key>":[]` can only be
+    the key itself.
+    """
+    text = canonical_json({**value, key: []})
+    marker = f'"{key}":[]'.encode()
+    at = text.index(marker) + len(marker) - 1
+    return text[:at], text[at:]
+
+
+def _display(value: JsonValue) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_pass(doc: PlanDocument, plan_id: str, out: BinaryIO | None) -> str:
+    """Hash the canonical form and, when `out` is given, write the file. Returns the plan id."""
+    hasher = hashlib.sha256()
+    top_prefix, top_suffix = _split_canonical(doc.head, "phases")
+    hasher.update(top_prefix)
+    write = out.write if out is not None else None
+    if write is not None:
+        lines = ["{", f'  "format": {_display(doc.head["format"])},', f'  "plan_id": "{plan_id}",']
+        lines += [
+            f'  "{key}": {_display(value)},' for key, value in doc.head.items() if key != "format"
+        ]
+        lines.append('  "phases": [')
+        write(("\n".join(lines) + "\n").encode("utf-8"))
+    for phase_index, phase in enumerate(doc.phases):
+        head: dict[str, JsonValue] = {**phase.head, "shard_count": phase.shard_count}
+        prefix, suffix = _split_canonical(head, "shards")
+        if phase_index:
+            hasher.update(b",")
+        hasher.update(prefix)
+        last_phase = phase_index == len(doc.phases) - 1
+        if write is not None:
+            write(f'    {_display(head)[:-1]}, "shards": ['.encode())
+        count = 0
+        for batch in _batches(phase.shard_lines()):
+            joined = ",".join(batch)
+            if count:
+                hasher.update(b",")
+            hasher.update(joined.encode("utf-8"))
+            if write is not None:
+                write(
+                    (
+                        (",\n" if count else "\n")
+                        + _SHARD_INDENT
+                        + (",\n" + _SHARD_INDENT).join(batch)
+                    ).encode("utf-8")
+                )
+            count += len(batch)
+        if count != phase.shard_count:
+            raise ValueError(
+                f"phase {phase.head.get('phase')!r} lists {count} shards but says {phase.shard_count}"
+            )
+        hasher.update(suffix)
+        if write is not None:
+            closing = "\n    ]}" if count else "]}"
+            write((closing + ("\n" if last_phase else ",\n")).encode())
+    hasher.update(top_suffix)
+    if write is not None:
+        write(b"  ]\n}\n")
+    return "sha256:" + hasher.hexdigest()
+
+
+def _batches(lines: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_plan(doc: PlanDocument, out: BinaryIO) -> str:
+    """Write the plan file to `out`; returns its `plan_id`."""
+    if out.seekable():
+        start = out.tell()
+        plan_id = _write_pass(doc, PLAN_ID_PLACEHOLDER, out)
+        end = out.tell()
+        # The placeholder sits on the file's third line; overwrite it in place.
+        out.seek(start)
+        head = out.read(200)
+        at = head.index(PLAN_ID_PLACEHOLDER.encode())
+        out.seek(start + at)
+        out.write(plan_id.encode())
+        out.seek(end)
+        return plan_id
+    plan_id = _write_pass(doc, PLAN_ID_PLACEHOLDER, None)
+    _write_pass(doc, plan_id, out)
+    return plan_id
+
+
+def plan_document(plan: ShardPlan) -> PlanDocument:
+    """A loaded plan as a document the writer takes (the slow, general path)."""
+    data = plan.model_dump(mode="json")
+    head = {key: data[key] for key in ("format", "generator", "spec", "source", "run_policy")}
+    phases: list[PhaseDocument] = []
+    for phase in data["phases"]:
+        shards = phase["shards"]
+        phases.append(
+            PhaseDocument(
+                head={
+                    key: phase[key]
+                    for key in ("phase", "target_languages", "enabled", "agents", "execution")
+                },
+                shard_count=phase["shard_count"],
+                shard_lines=partial(_canonical_lines, shards),
+            )
+        )
+    return PlanDocument(head=head, phases=phases)
+
+
+def _canonical_lines(shards: list[dict[str, JsonValue]]) -> Iterator[str]:
+    return (canonical_json(shard).decode("utf-8") for shard in shards)
+
+
+def write_plan_bytes(plan: ShardPlan) -> bytes:
+    """The plan file's bytes: deterministic, one shard a line."""
+    buffer = io.BytesIO()
+    write_plan(plan_document(plan), buffer)
+    return buffer.getvalue()
+
+
+def _line_of(data: bytes, needle: bytes) -> int:
+    at = data.find(needle)
+    return 1 if at < 0 else data.count(b"\n", 0, at) + 1
+
+
+def _plan_diagnostic(path: Path, code: str, message: str, line: int = 1) -> Diagnostic:
+    return Diagnostic(
+        path=path.as_posix(),
+        line=line,
+        column=1,
+        severity="error",
+        code=code,
+        message=message,
+        pointer="/plan_id" if code == "SP603" else "",
+    )
+
+
+def parse_plan(data: bytes, path: Path) -> ShardPlan:
+    """Validate a plan's bytes and check its `plan_id` (raises `PlanError`)."""
+    try:
+        plan = ShardPlan.model_validate_json(data)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        if problems and problems[0].get("type") == "json_invalid":
+            raise PlanError(
+                _plan_diagnostic(path, "SP601", f"the plan is not JSON: {problems[0]['msg']}")
+            ) from error
+        shown = "; ".join(
+            f"{'/'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
+            for item in problems[:5]
+        )
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise PlanError(
+            _plan_diagnostic(path, "SP602", f"not a shardplan/1 plan: {shown}{more}")
+        ) from error
+    expected = compute_plan_id(plan.model_dump(mode="json"))
+    if expected != plan.plan_id:
+        raise PlanError(
+            _plan_diagnostic(
+                path,
+                "SP603",
+                f"plan_id {plan.plan_id} does not match the plan's content ({expected}); "
+                "the plan was edited or corrupted after it was compiled: compile it again",
+                _line_of(data, b'"plan_id"'),
+            )
+        )
+    return plan
+
+
+def read_plan_bytes(path: Path) -> bytes:
+    """A plan file's bytes (raises `PlanError` SP601 when it cannot be read)."""
+    try:
+        return path.read_bytes()
+    except IsADirectoryError as error:
+        raise PlanError(
+            _plan_diagnostic(path, "SP601", "cannot read the plan: it is a directory")
+        ) from error
+    except OSError as error:
+        raise PlanError(
+            _plan_diagnostic(path, "SP601", f"cannot read the plan: {error.strerror or error}")
+        ) from error
+
+
+def load_plan(path: Path) -> ShardPlan:
+    """Read, validate and verify a plan file (raises `PlanError`)."""
+    return parse_plan(read_plan_bytes(path), path)
