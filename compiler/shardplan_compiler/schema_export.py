@@ -241,13 +241,16 @@ def _agents_rules() -> JsonObject:
                         }
                     }
                 },
+                # Like `spec_rules`, which only warns (SP307) about an `execution` on
+                # ingest/export: the strategy rules bind the phases that use it.
+                "else": {"properties": {"execution": _strategy_rules()}},
             },
         ]
     }
 
 
 MODEL_EXTRAS: dict[type[BaseModel], Callable[[], JsonObject]] = {
-    PhaseExecutionConfig: lambda: {**_strategy_rules(), "defaultSnippets": EXECUTION_SNIPPETS},
+    PhaseExecutionConfig: lambda: {"defaultSnippets": EXECUTION_SNIPPETS},
     PhaseConfig: lambda: {**_agents_rules(), "defaultSnippets": PHASE_SNIPPETS},
 }
 """Schema keywords added to a model's object schema: the rules no field type expresses."""
@@ -350,7 +353,7 @@ def _editor_shape(generated: JsonObject) -> JsonObject:
     remaining = {
         name: _inline_refs(body, definitions)
         for name, body in definitions.items()
-        if _count_refs(shaped, name) > 0
+        if _count_refs(shaped, f"#/definitions/{name}") > 0
     }
     if remaining:  # only multi-use definitions are left; draft-07 calls them `definitions`
         shaped["definitions"] = remaining
@@ -358,13 +361,12 @@ def _editor_shape(generated: JsonObject) -> JsonObject:
     return shaped
 
 
-def _count_refs(node: object, name: str) -> int:
-    target = f"#/$defs/{name}"
+def _count_refs(node: object, target: str) -> int:
     if isinstance(node, dict):
         here = 1 if node.get("$ref") == target else 0
-        return here + sum(_count_refs(value, name) for value in node.values())
+        return here + sum(_count_refs(value, target) for value in node.values())
     if isinstance(node, list):
-        return sum(_count_refs(item, name) for item in node)
+        return sum(_count_refs(item, target) for item in node)
     return 0
 
 
@@ -395,7 +397,10 @@ def _inline_refs(node: object, definitions: Mapping[str, object]) -> JsonObject:
 
 
 def _count_refs_everywhere(name: str, root: JsonObject, definitions: Mapping[str, object]) -> int:
-    return _count_refs(root, name) + sum(_count_refs(body, name) for body in definitions.values())
+    target = f"#/$defs/{name}"
+    return _count_refs(root, target) + sum(
+        _count_refs(body, target) for body in definitions.values()
+    )
 
 
 _CODE_SPAN = re.compile(r"`([^`]*)`")

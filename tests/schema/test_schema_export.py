@@ -13,9 +13,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel, Field
 
 from shardplan_compiler.cli import main
-from shardplan_compiler.schema_export import SCHEMA_FILES, SCHEMA_LIMITS, exported_schemas
+from shardplan_compiler.schema_export import (
+    SCHEMA_FILES,
+    SCHEMA_LIMITS,
+    EditorJsonSchema,
+    exported_schemas,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 GENERATED = REPO / "generated"
@@ -247,3 +253,35 @@ def test_limits_are_real_codes() -> None:
     from shardplan_compiler.codes import CODES
 
     assert set(SCHEMA_LIMITS) <= set(CODES)
+
+
+class _Point(BaseModel):
+    """A point."""
+
+    x: int = Field(description="X.")
+
+
+class _Shape(BaseModel):
+    """Two uses of one model keep a definition; one use of another is inlined."""
+
+    start: _Point = Field(description="Start.")
+    end: _Point = Field(description="End.")
+    label: _Label | None = Field(default=None, description="Label.")
+
+
+class _Label(BaseModel):
+    """A label."""
+
+    text: str = Field(description="Text.")
+
+
+def test_multi_use_models_stay_definitions_and_single_use_models_are_inlined() -> None:
+    schema = _Shape.model_json_schema(schema_generator=EditorJsonSchema)
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert set(schema["definitions"]) == {"_Point"}
+    properties = schema["properties"]
+    assert properties["start"]["$ref"] == "#/definitions/_Point"
+    assert properties["label"]["type"] == ["object", "null"]
+    validator = jsonschema.Draft7Validator(schema)
+    assert validator.is_valid({"start": {"x": 1}, "end": {"x": 2}, "label": None})
+    assert not validator.is_valid({"start": {"x": "1"}, "end": {"x": 2}})

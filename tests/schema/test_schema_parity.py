@@ -141,6 +141,10 @@ def test_strategy_rules_in_schema_and_model(execution: dict[str, object], valid:
         ({"phase": "export", "agents": []}, False),
         ({"phase": "export", "agents": None}, True),
         ({"phase": "export", "execution": {"strategy": "full"}}, True),
+        # `execution` on ingest/export only warns (SP307): its strategy rules do not bind there
+        ({"phase": "ingest", "execution": {"strategy": "chunk"}}, True),
+        ({"phase": "export", "execution": {"strategy": "full", "chunk_size": 3}}, True),
+        ({"phase": "export", "execution": {"strategy": "chunk", "chunk_size": "3"}}, False),
     ],
 )
 def test_agents_rules_in_schema_and_model(phase: dict[str, object], valid: bool) -> None:
