@@ -1,7 +1,8 @@
 """The run directory's append-only journal of finished units.
 
 `journal.jsonl` holds one record per finished unit: its id, the shard's
-sha256, the output file and that file's sha256. A record is appended only
+sha256, the output file and that file's sha256 (no file, `output: null`, for
+a unit that returned no records: there is nothing to write). A record is appended only
 after the output is atomically in place, so a journaled unit always has its
 output; a run killed between the two merely runs that unit again. A record
 torn by a kill (no final newline) is cut off when the journal is reopened.
@@ -35,7 +36,8 @@ class JournalRecord(BaseModel):
 
     id: str
     sha256: str
-    output: str
+    output: str | None
+    """The output file, relative to the run directory; None when there were no records."""
     output_sha256: str
     records: int
 
@@ -108,7 +110,7 @@ def _remove_temporary_files(run_dir: Path) -> None:
 
 
 class Journal:
-    """Appends finished units to `journal.jsonl`, one fsync per batch.
+    """Appends finished units to `journal.jsonl` (see `commit` for when it is fsynced).
 
     Opening it locks the run directory and removes temporary files a killed
     run left behind.
@@ -143,14 +145,15 @@ class Journal:
                 continue  # not ours; the unit simply runs again
         return records
 
-    def record(self, records: Iterable[JournalRecord]) -> None:
-        """Append `records` and make them durable (written, flushed, fsynced)."""
+    def append(self, records: Iterable[JournalRecord]) -> None:
+        """Write `records` (unbuffered: a killed process cannot lose them)."""
         data = b"".join(r.model_dump_json().encode("utf-8") + b"\n" for r in records)
-        if not data:
-            return
-        write_all(self._fd, data)
-        if self._fsync:
-            os.fsync(self._fd)
+        if data:
+            write_all(self._fd, data)
+
+    def sync(self) -> None:
+        """Make every appended record durable against a power loss."""
+        os.fsync(self._fd)
 
     def close(self) -> None:
         os.close(self._fd)

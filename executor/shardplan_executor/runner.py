@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from shardplan_executor.backends import Backend
+from shardplan_executor.commit import GroupCommit
 from shardplan_executor.events import EventLog, utc_timestamp
 from shardplan_executor.handlers.discovery import HandlerNotFoundError, load_handler
 from shardplan_executor.inputs import InputIndex
@@ -28,7 +29,7 @@ from shardplan_executor.journal import (
     RunDirectoryError,
     claim_run_directory,
 )
-from shardplan_executor.outputs import atomic_write, fsync_directory, sha256_bytes
+from shardplan_executor.outputs import atomic_write, sha256_bytes
 from shardplan_executor.progress import Progress
 from shardplan_executor.records import decode_records
 from shardplan_executor.scheduler import (
@@ -55,6 +56,7 @@ from shardplan_schemas.plan import PlanPhase
 from shardplan_schemas.task import Record, ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
+EMPTY_SHA256 = sha256_bytes(b"")
 
 
 @dataclass(frozen=True)
@@ -168,10 +170,11 @@ class _Execution:
         self.backend = backend
         self.progress = progress
         self.units = [phase_units(i, phase) for i, phase in enumerate(self.plan.phases)]
-        self.finished = self._finished_units()
         self.outputs: dict[str, bytes] = {}
+        self.finished = self._finished_units()
         self.inputs = InputIndex(self._load_records)
         self.rng = random.Random()
+        self.commit = GroupCommit(journal, fsync=options.fsync, on_durable=self._durable)
 
     def _finished_units(self) -> set[str]:
         """Journaled units whose shard is unchanged and whose output is intact."""
@@ -180,6 +183,11 @@ class _Execution:
         for record in self.journal.records:
             unit = by_id.get(record.id)
             if unit is None or record.sha256 != unit.shard.sha256:
+                continue
+            if record.output is None:
+                if record.records == 0 and record.output_sha256 == EMPTY_SHA256:
+                    finished.add(unit.unit_id)
+                    self.outputs[unit.unit_id] = b""
                 continue
             if record.output != unit.output_path:
                 continue
@@ -305,6 +313,7 @@ class _Execution:
             timeout_s=self.options.unit_timeout_s,
             rng=self.rng,
         )
+        await self.commit.drain()
         duration = int((time.monotonic() - started) * 1000)
         status: RunStatus = (
             "aborted" if result.aborted else "failed" if result.failed else "completed"
@@ -377,27 +386,29 @@ class _Execution:
         )
 
     def succeeded(self, batch: Sequence[Success]) -> None:
-        directories: set[Path] = set()
+        files: list[Path] = []
         records: list[JournalRecord] = []
         for success in batch:
             unit = success.unit
-            path = self.run_dir / unit.output_path
-            atomic_write(path, success.output, fsync=self.options.fsync, sync_directory=False)
-            directories.add(path.parent)
+            output: str | None = None
+            if success.output:  # no records, nothing to write
+                output = unit.output_path
+                path = self.run_dir / output
+                atomic_write(path, success.output, fsync=False)
+                files.append(path)
             self.outputs[unit.unit_id] = success.output
             records.append(
                 JournalRecord(
                     id=unit.unit_id,
                     sha256=unit.shard.sha256,
-                    output=unit.output_path,
+                    output=output,
                     output_sha256=sha256_bytes(success.output),
                     records=success.output.count(b"\n"),
                 )
             )
-        if self.options.fsync:
-            for directory in sorted(directories):
-                fsync_directory(directory)
-        self.journal.record(records)
+        self.commit.submit(files, batch, records)
+
+    def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
         for success, record in zip(batch, records, strict=True):
             self.finished.add(success.unit.unit_id)
             self.events.emit(

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import JsonValue, ValidationError
-from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
 from shardplan_schemas.canonical import compute_plan_id
 from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.primitives import PHASE_ORDER
 from shardplan_schemas.source import SourceLine
+from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
 RECOMPILE = "recompile the plan with `shardplan compile SPEC -o PLAN` and review it again"
 

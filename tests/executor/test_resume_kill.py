@@ -54,7 +54,8 @@ def test_killed_runs_resume_exactly(tmp_path: Path) -> None:
 
     reference = tmp_path / "reference"
     clean = _start(plan, reference, tmp_path / "reference.log")
-    assert clean.wait(timeout=60) == 0
+    clean.communicate(timeout=60)
+    assert clean.returncode == 0
     expected = tree_bytes(reference)
 
     rng = random.Random(SEED)
@@ -70,7 +71,7 @@ def test_killed_runs_resume_exactly(tmp_path: Path) -> None:
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
-            process.wait(timeout=60)
+            process.communicate(timeout=60)
             # No unit journaled before this attempt ran again in it.
             assert not journaled_before & set(side_log(log)[ran_before:])
             ids = journal_ids(out)
