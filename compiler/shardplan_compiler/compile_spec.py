@@ -44,7 +44,7 @@ class PhaseSummary:
 
 @dataclass
 class CompileResult:
-    """Diagnostics, and the plan when there was no error."""
+    """What compiling found (beyond the spec's own findings), and the plan when it succeeded."""
 
     diagnostics: list[Diagnostic]
     document: PlanDocument | None = None
@@ -111,11 +111,13 @@ def compile_loaded_spec(
 ) -> CompileResult:
     """Read the source, shard every phase and build the plan document.
 
-    Source-record diagnostics name the source file and line; sharding
-    diagnostics sit on the spec's phase or execution node. Paths in the plan
+    `diagnostics` holds what compiling adds to the spec's own findings (which
+    stay in `loaded.diagnostics`): source-record diagnostics name the source
+    file and line; sharding diagnostics sit on the spec's phase or execution
+    node. A spec with errors compiles to nothing and adds nothing. Paths in the plan
     are relative to `plan_dir` (the working directory when None).
     """
-    diagnostics = list(loaded.diagnostics)
+    diagnostics: list[Diagnostic] = []
     spec = loaded.spec
     if spec is None or loaded.raw is None or loaded.has_errors:
         return CompileResult(diagnostics)
