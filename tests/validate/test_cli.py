@@ -155,25 +155,40 @@ FORBIDDEN_ON_THE_VALIDATE_PATH = (
 )
 
 
-def test_validate_imports_stay_lean() -> None:
+def _modules_after_validate(spec: Path, expected_exit: int) -> set[str]:
     script = (
         "import sys\n"
         "from shardplan_compiler.cli import main\n"
         "try:\n"
-        f"    main(['validate', {str(GOLDEN)!r}])\n"
+        f"    main(['validate', {str(spec)!r}])\n"
         "except SystemExit as exit:\n"
-        "    assert exit.code == 0, exit.code\n"
+        f"    assert exit.code == {expected_exit}, exit.code\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
     env = {**os.environ, "GITHUB_ACTIONS": "false"}
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    loaded = set(result.stdout.split())
-    assert "shardplan_compiler.spec_loading" in loaded  # the probe really ran validate
-    heavy = sorted(
+    return set(result.stdout.split())
+
+
+def _heavy(loaded: set[str]) -> list[str]:
+    return sorted(
         name
         for name in loaded
         if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_ON_THE_VALIDATE_PATH)
     )
-    assert heavy == []
+
+
+def test_validate_imports_stay_lean_for_a_clean_spec() -> None:
+    loaded = _modules_after_validate(GOLDEN, 0)
+    assert "shardplan_compiler.quick_check" in loaded  # the probe really ran validate
+    # a certainly-clean spec never needs the error-explaining path
+    assert "shardplan_compiler.spec_loading" not in loaded
+    assert _heavy(loaded) == []
+
+
+def test_validate_imports_stay_lean_for_a_broken_spec() -> None:
+    loaded = _modules_after_validate(BROKEN / "sp201-unknown-key.shardplan.yaml", 1)
+    assert "shardplan_compiler.spec_loading" in loaded
+    assert _heavy(loaded) == []

@@ -7,9 +7,10 @@ common case (text in a terminal or in pre-commit) pays for nothing else.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from shardplan_schemas.diagnostics import Diagnostic
+if TYPE_CHECKING:
+    from shardplan_schemas.diagnostics import Diagnostic
 
 DiagnosticFormat = Literal["text", "json", "github", "sarif"]
 FORMAT_BY_NAME: dict[str, DiagnosticFormat] = {
