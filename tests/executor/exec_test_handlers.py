@@ -130,3 +130,12 @@ def malformed_handler(task: ShardTask) -> object:
     if kind == 2:
         return [{"value": {1, 2}}]
     return [{1: "integer key"}]
+
+
+def worker_killing_handler(task: ShardTask) -> list[Record]:
+    """Kill the process running it on a unit's first attempt (a lost Dask worker), then echo."""
+    marker = Path(os.environ[FLAKY_DIR]) / task.unit_id.replace(":", "_")
+    if not marker.exists():
+        marker.write_text("killed")
+        os._exit(1)
+    return _echo(task)
