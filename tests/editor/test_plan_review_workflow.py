@@ -119,3 +119,6 @@ def test_workflow_scripts_show_a_changed_chunk_size(tmp_path: Path) -> None:
     assert "specs/golden.shardplan.yaml" in text
     assert "pretranslation" in text
     assert "Nothing to compare with" not in text
+    assert "`execution.chunk_size`: `25` → `20`" in text
+    assert "source.path" not in text  # both plans name their inputs alike
+    assert "spec.path" not in text

@@ -1,0 +1,48 @@
+"""examples/walkthrough/: its committed plans are fresh and its README shows the real diff."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .example_specs import EXAMPLES
+
+WALKTHROUGH = EXAMPLES / "walkthrough"
+SHARDPLAN = Path(sys.executable).with_name("shardplan")
+PLANS = ("before/walkthrough.plan.json", "after/walkthrough.plan.json")
+
+
+def _shardplan(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SHARDPLAN), *args], cwd=WALKTHROUGH, capture_output=True, text=True, timeout=120
+    )
+
+
+def _readme_block(marker: str) -> str:
+    text = (WALKTHROUGH / "README.md").read_text(encoding="utf-8")
+    return text.split(f"<!-- {marker}:start -->\n")[1].split(f"\n<!-- {marker}:end -->")[0]
+
+
+def test_committed_plans_are_fresh() -> None:
+    result = _shardplan("compile", "--check", *PLANS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_shows_the_text_diff() -> None:
+    result = _shardplan("diff", *PLANS)
+    assert result.returncode == 0, result.stderr
+    assert _readme_block("diff-text") == f"```text\n{result.stdout.rstrip()}\n```", result.stdout
+
+
+def test_readme_shows_the_markdown_diff() -> None:
+    result = _shardplan("diff", *PLANS, "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    assert _readme_block("diff-markdown") == result.stdout.rstrip(), result.stdout
+
+
+def test_the_diff_tells_the_story_the_readme_tells() -> None:
+    text = _shardplan("diff", *PLANS).stdout
+    assert "pretranslation: 0 unchanged, 1 changed, 2 added, 2 removed" in text
+    assert "translate: 3 unchanged, 0 changed, 0 added, 0 removed" in text
+    assert "qa: 0 unchanged, 6 changed" in text
