@@ -305,6 +305,11 @@ def read_source(path: Path, fmt: SourceFormat, display: str | None = None) -> So
     shown = display if display is not None else path.as_posix()
     collector = _Collector(shown, fmt)
     hasher = hashlib.sha256()
+    if path.exists() and not path.is_dir() and not path.is_file():
+        # A FIFO would block the read forever, a device may never end.
+        message = "it is not a regular file (a FIFO, socket or device)"
+        collector.unreadable(1, f"cannot read the source {shown}: {message}")
+        return collector.result(hasher.hexdigest())
     try:
         with path.open("rb") as stream:
             if fmt == "jsonl":
