@@ -98,7 +98,7 @@ def shard_slices(
 ) -> list[tuple[int, int]]:
     """The shards of a phase as `(start, end)` pairs (see `shard_starts`)."""
     starts = shard_starts(strategy, size, line_count, scene_runs, route_runs)
-    return list(zip(starts, [*starts[1:], line_count], strict=True))
+    return list(zip(starts, shard_ends(starts, line_count), strict=True))
 
 
 def shard_ends(starts: Sequence[int], line_count: int) -> list[int]:
