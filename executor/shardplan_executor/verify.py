@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,14 +50,12 @@ class VerifiedPlan:
 
 def _read_bytes(path: Path, what: str) -> bytes:
     try:
-        if path.exists() and not path.is_dir() and not path.is_file():
-            # A FIFO would block the read forever, a device may never end.
-            raise PlanRefusedError(
-                f"{path}: the {what} is not a regular file (a FIFO, socket or device)", 2
-            )
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise PlanRefusedError(f"{path}: the {what} is a directory, not a file", 2)
+        if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
+            raise PlanRefusedError(f"{path}: the {what} is not a regular file", 2)
         return path.read_bytes()
-    except IsADirectoryError:
-        raise PlanRefusedError(f"{path}: the {what} is a directory, not a file", 2) from None
     except OSError as error:
         raise PlanRefusedError(f"{path}: cannot read the {what}: {error.strerror}", 2) from None
 
@@ -85,7 +84,10 @@ def load_verified_plan(plan_path: Path, source_override: Path | None = None) -> 
             f"{plan_path}: not a plan (a JSON {type(raw).__name__}, expected an object)"
         )
     declared = raw.get("plan_id")
-    actual = compute_plan_id(raw)
+    try:
+        actual = compute_plan_id(raw)
+    except RecursionError:
+        raise PlanRefusedError(f"{plan_path}: not a plan (nested too deeply)") from None
     if declared != actual:
         raise PlanRefusedError(
             f"{plan_path}: the plan was changed after it was compiled: its content hashes to "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,30 @@ def test_an_unknown_handler_is_a_usage_error(tmp_path: Path) -> None:
         assert result.returncode == 2, reference
         assert message in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_format_with_a_matching_id_is_refused(tmp_path: Path) -> None:
+    from shardplan_schemas.canonical import compute_plan_id
+
+    plan = build_plan(tmp_path, make_lines(2), [Layout("context")])
+    content = json.loads(plan.read_text(encoding="utf-8"))
+    content["format"] = "shardplan/2"
+    content["plan_id"] = compute_plan_id(content)
+    plan.write_text(json.dumps(content), encoding="utf-8")
+    with pytest.raises(PlanRefusedError) as refusal:
+        load_verified_plan(plan)
+    assert "not a valid shardplan/1 plan: /format: Input should be 'shardplan/1'" in (
+        refusal.value.message
+    )
+
+
+def test_a_fifo_or_a_directory_is_not_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)
+    with pytest.raises(PlanRefusedError) as refusal:
+        load_verified_plan(fifo)
+    assert refusal.value.message == f"{fifo}: the plan is not a regular file"
+    assert refusal.value.exit_code == 2
+    with pytest.raises(PlanRefusedError) as refusal:
+        load_verified_plan(tmp_path)
+    assert refusal.value.message == f"{tmp_path}: the plan is a directory, not a file"
