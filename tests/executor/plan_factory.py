@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from shardplan_schemas.canonical import compute_plan_id
-from shardplan_schemas.plan import ShardPlan
+from shardplan_schemas.plan import PlanPhase, ShardPlan
 from shardplan_schemas.primitives import PER_LANGUAGE_PHASES, PhaseName
 from shardplan_schemas.source import SourceLine
 
@@ -107,6 +107,11 @@ def _phase(layout: Layout, lines: Sequence[SourceLine]) -> dict[str, JsonValue]:
         "shard_count": len(shards),
         "shards": shards,
     }
+
+
+def plan_phase(layout: Layout, lines: Sequence[SourceLine]) -> PlanPhase:
+    """One phase of a test plan as a model, without writing anything."""
+    return PlanPhase.model_validate_json(json.dumps(_phase(layout, lines)))
 
 
 def build_plan(
