@@ -56,6 +56,7 @@ from shardplan_schemas.plan import PlanPhase
 from shardplan_schemas.task import Record, ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
+INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 EMPTY_SHA256 = sha256_bytes(b"")
 
 
@@ -137,6 +138,12 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
     except RunError as error:
         progress.error(f"error: {error.message}")
         return error.exit_code
+    except KeyboardInterrupt:
+        progress.error(
+            f"interrupted: finished units are journaled in {run_dir}; run the same command "
+            "again to resume"
+        )
+        return INTERRUPTED
     except OSError as error:  # a full disk, a directory turned read-only mid-run
         progress.error(
             f"error: cannot write under {run_dir}: {error.strerror or error}; every unit "

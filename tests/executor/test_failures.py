@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -274,3 +275,32 @@ def test_a_full_disk_stops_the_run_cleanly_and_a_rerun_finishes_it(tmp_path: Pat
     assert ids[: len(stopped_at)] == stopped_at
     assert sorted(ids) == sorted(f"context:line_{n}" for n in range(1, 31))
     assert tree_bytes(tmp_path / "run") == tree_bytes(tmp_path / "plan" / "test.plan.run")
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_resumes(tmp_path: Path) -> None:
+    plan = build_plan(tmp_path, make_lines(20), [Layout("context", chunk_size=1, cap=2)])
+    log = tmp_path / "side.log"
+    env = subprocess_env(SHARDPLAN_TEST_SIDE_LOG=str(log), SHARDPLAN_TEST_SLEEP_MAX_MS="200")
+    args = [str(plan), "--handler", "exec_test_handlers:logging_handler", "--out", "run"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shardplan_executor", *args],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not side_log(log) and time.monotonic() < deadline:  # units are running
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "interrupted: finished units are journaled" in stderr
+    assert "Traceback" not in stderr
+    interrupted_at = journal_ids(tmp_path / "run")
+    assert len(interrupted_at) < 20
+    rerun = run_command(args, tmp_path, SHARDPLAN_TEST_SIDE_LOG=str(log))
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(journal_ids(tmp_path / "run")) == sorted(
+        f"context:line_{n}" for n in range(1, 21)
+    )
