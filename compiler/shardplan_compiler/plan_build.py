@@ -10,7 +10,6 @@ once through `ShardPlan` when someone asks for the model.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -269,15 +268,35 @@ def _split_findings(
         )
 
 
-def _ids_json(runs: Runs, start: int, end: int, cache: dict[tuple[int, int], str]) -> str:
-    first = max(bisect_right(runs.starts, start) - 1, 0)
-    last = bisect_left(runs.starts, end)
-    found = cache.get((first, last))
-    if found is None:
-        keys = [key for key in dict.fromkeys(runs.keys[first:last]) if key is not None]
-        found = '["' + '","'.join(keys) + '"]' if keys else "[]"
-        cache[(first, last)] = found
-    return found
+class _IdsJson:
+    """The JSON list of distinct ids of consecutive shards, walking the runs once.
+
+    Shards come in order, so a pointer into the runs replaces a search per
+    shard, and neighbouring shards inside one run share one cached string.
+    """
+
+    def __init__(self, runs: Runs) -> None:
+        self.starts = runs.starts
+        self.keys = runs.keys
+        self.first = 0
+        self.cache: dict[tuple[int, int], str] = {}
+
+    def __call__(self, start: int, end: int) -> str:
+        starts = self.starts
+        count = len(starts)
+        first = self.first
+        while first + 1 < count and starts[first + 1] <= start:
+            first += 1
+        self.first = first
+        last = first
+        while last < count and starts[last] < end:
+            last += 1
+        found = self.cache.get((first, last))
+        if found is None:
+            keys = [key for key in dict.fromkeys(self.keys[first:last]) if key is not None]
+            found = '["' + '","'.join(keys) + '"]' if keys else "[]"
+            self.cache = {(first, last): found}
+        return found
 
 
 def shard_lines(resolved: ResolvedPhase, starts: list[int], table: SourceTable) -> Iterator[str]:
@@ -297,13 +316,13 @@ def shard_lines(resolved: ResolvedPhase, starts: list[int], table: SourceTable) 
     )
     ids = table.line_ids
     digests = table.digests
-    scene_cache: dict[tuple[int, int], str] = {}
-    route_cache: dict[tuple[int, int], str] = {}
+    scene_json = _IdsJson(table.scene_runs)
+    route_json = _IdsJson(table.route_runs)
     name = resolved.phase
     for index, (start, end) in enumerate(zip(starts, shard_ends(starts, len(table)), strict=True)):
         first = ids[start]
-        scenes = _ids_json(table.scene_runs, start, end, scene_cache)
-        routes = _ids_json(table.route_runs, start, end, route_cache)
+        scenes = scene_json(start, end)
+        routes = route_json(start, end)
         sha = shard_fingerprint(header, digests, start, end)
         yield (
             f'{{"end":{end},"first_line_id":"{first}","index":{index},"key":"{name}:{first}",'

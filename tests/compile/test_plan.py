@@ -206,3 +206,47 @@ def test_paths_are_relative_with_slashes(tmp_path: Path) -> None:
     assert plan["spec"]["path"] == "../../t.shardplan.yaml"
     assert plan["source"]["path"] == "../../data/s.jsonl"
     assert os.sep not in plan["source"]["path"] or os.sep == "/"
+
+
+def test_fingerprint_recomputes_as_documented() -> None:
+    """docs/plan-format.md's recipe gives the golden plan's shard fingerprints."""
+    plan = json.loads(GOLDEN_PLAN.read_text(encoding="utf-8"))
+    raw_lines = (GOLDEN_PLAN.parent / plan["source"]["path"]).read_bytes().splitlines()
+    for phase in plan["phases"]:
+        execution = phase["execution"]
+        header = json.dumps(
+            {
+                "phase": phase["phase"],
+                "agents": phase["agents"],
+                "strategy": execution["strategy"],
+                "chunk_size": execution["chunk_size"],
+                "scene_batch_size": execution["scene_batch_size"],
+                "route_batch_size": execution["route_batch_size"],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode("utf-8")
+        for shard in phase["shards"]:
+            hasher = hashlib.sha256(header + b"\n")
+            for raw in raw_lines[shard["start"] : shard["end"]]:
+                hasher.update(hashlib.sha256(raw.rstrip(b"\r\n")).digest())
+            assert hasher.hexdigest() == shard["sha256"]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(scenes=st.lists(st.sampled_from(["scene_1", "scene_2", None]), min_size=1, max_size=30))
+def test_shard_scene_ids_are_the_distinct_ids_of_its_lines(
+    tmp_path: Path, scenes: list[str | None]
+) -> None:
+    directory = Path(tempfile.mkdtemp(dir=tmp_path))
+    write_jsonl(directory / "s.jsonl", lines(len(scenes), scenes))
+    plan = compile_spec_file(write_spec(directory, "s.jsonl")).plan
+    assert plan is not None
+    for phase in plan.phases:
+        for shard in phase.shards:
+            expected = [s for s in dict.fromkeys(scenes[shard.start : shard.end]) if s is not None]
+            assert shard.scene_ids == expected
+            assert shard.route_ids == ["common_0"]

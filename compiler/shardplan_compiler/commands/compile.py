@@ -61,7 +61,6 @@ def write_atomically(result: CompileResult, target: Path) -> str:
         with handle:
             plan_id = result.write(handle)  # type: ignore[arg-type]
             handle.flush()
-            os.fsync(handle.fileno())
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
