@@ -57,7 +57,9 @@ class UnitCompleted(_Event):
     """A unit of work finished and its output is journaled."""
 
     event: Literal["unit_completed"] = Field(description="Event name.")
-    unit_id: str = Field(description="`<phase>.<lang>:<first_line_id>` or `<phase>:<first_line_id>`.")
+    unit_id: str = Field(
+        description="`<phase>.<lang>:<first_line_id>` or `<phase>:<first_line_id>`."
+    )
     attempt: int = Field(ge=1, description="Attempt that succeeded (1 is the first).")
     records: int = Field(ge=0, description="Records the handler returned.")
     duration_ms: int = Field(ge=0, description="Wall time of the successful attempt.")
@@ -109,8 +111,14 @@ class RunCompleted(_Event):
 
 
 Event = Annotated[
-    RunStarted | PhaseStarted | PhaseSkipped | UnitCompleted | UnitRetried | UnitFailed
-    | PhaseCompleted | RunCompleted,
+    RunStarted
+    | PhaseStarted
+    | PhaseSkipped
+    | UnitCompleted
+    | UnitRetried
+    | UnitFailed
+    | PhaseCompleted
+    | RunCompleted,
     Field(discriminator="event"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
