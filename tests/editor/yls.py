@@ -196,9 +196,9 @@ class LanguageServer:
         while uri not in self.diagnostics:
             try:
                 self._receive(deadline)
-            except queue.Empty:
-                break
-        return self.diagnostics.get(uri, [])
+            except queue.Empty as empty:  # no verdict is not "no problems"
+                raise TimeoutError(f"no diagnostics published for {path}") from empty
+        return self.diagnostics[uri]
 
     def close(self, path: Path) -> None:
         self.notify("textDocument/didClose", {"textDocument": {"uri": path.resolve().as_uri()}})
