@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from shardplan_compiler.codes import CODES
-from shardplan_compiler.schema_export import schema_reports
+from shardplan_compiler.schema_export import CROSS_ITEM_CODES, schema_reports
 
 from .example_specs import REPO, SPEC_SCHEMA, BrokenExample, broken_examples, valid_examples
 from .yls import YLS_VERSIONS, LanguageServer, ensure_yaml_language_server
@@ -168,3 +168,34 @@ def test_completion_offers_the_snippets_and_hover_documents_enum_values(
     text = str(hover["contents"]["value"])
     assert "Translates, once per target language" in text  # markdownEnumDescriptions
     assert "in the order ingest, context" in text  # the property's own description
+
+
+EDITOR_CATCHES = frozenset({"SP101", "SP102", "SP105", "SP106", "SP207"})
+"""Reader-level problems the schema cannot state but yaml-language-server (YAML 1.1) marks itself."""
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in broken_examples() if e.code in EDITOR_CATCHES],
+    ids=lambda e: e.name,
+)
+def test_the_editor_marks_reader_problems_on_the_same_line(
+    server: LanguageServer, example: BrokenExample
+) -> None:
+    diagnostics = server.open_and_wait(example.path)
+    server.close(example.path)
+    assert example.line in {d.line for d in diagnostics}, [(d.line, d.message) for d in diagnostics]
+
+
+@pytest.mark.parametrize(
+    "example",
+    [e for e in broken_examples() if e.code in CROSS_ITEM_CODES],
+    ids=lambda e: e.name,
+)
+def test_cross_item_rules_stay_unmarked_as_documented(
+    server: LanguageServer, example: BrokenExample
+) -> None:
+    """If the editor starts to catch one, docs/editors.md and SCHEMA_LIMITS should say so."""
+    diagnostics = server.open_and_wait(example.path)
+    server.close(example.path)
+    assert diagnostics == []
