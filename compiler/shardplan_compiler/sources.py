@@ -22,12 +22,17 @@ side of rerunning. See docs/plan-format.md.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
+import sys
+import tempfile
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
+from multiprocessing.connection import Connection
 from operator import is_not, itemgetter, methodcaller
 from pathlib import Path
 from typing import BinaryIO
@@ -114,7 +119,7 @@ class _Collector:
         self.display = display
         self.format: SourceFormat = fmt
         self.line_ids: list[str] = []
-        self.line_numbers: array[int] = array("Q")
+        self.line_numbers: array[int] = array("I")  # 4 bytes: 4 billion lines
         self.digests = bytearray()
         self.scene_runs = Runs()
         self.route_runs = Runs()
@@ -123,6 +128,8 @@ class _Collector:
         self.diagnostics: list[Diagnostic] = []
         self.record_errors = 0
         self.fatal = False
+        self.defer_raw_digests = False
+        """True when a `_DigestWorker` hashes the raw lines: skip them here."""
 
     # -- reporting ---------------------------------------------------------------
     def problem(self, line: int, code: str, message: str, severity: Severity = "error") -> None:
@@ -204,6 +211,8 @@ class _Collector:
                     raise _SlowPath
             if raws is None:
                 digests = b"".join(map(_digest, map(_sha256, map(_dumps_sorted, dicts))))
+            elif self.defer_raw_digests:
+                digests = b""
             else:
                 digests = b"".join(map(_digest, map(_sha256, raws)))
         except (TypeError, KeyError, orjson.JSONEncodeError) as error:
@@ -243,7 +252,10 @@ class _Collector:
             return
         assert isinstance(record, dict)
         line_id = record["line_id"]
-        digest = _sha256(raw if raw is not None else _dumps_sorted(record)).digest()
+        if raw is None:
+            digest = _sha256(_dumps_sorted(record)).digest()
+        else:
+            digest = b"" if self.defer_raw_digests else _sha256(raw).digest()
         self._store(
             (number,), [line_id], digest, [record.get("scene_id")], [record.get("route_id")]
         )
@@ -294,13 +306,21 @@ class _Collector:
         return SourceReadResult(table, self.diagnostics)
 
 
-def read_source(path: Path, fmt: SourceFormat, display: str | None = None) -> SourceReadResult:
+def read_source(
+    path: Path, fmt: SourceFormat, display: str | None = None, parallel: bool | None = None
+) -> SourceReadResult:
     """Read, check and condense a source file in one pass.
 
     `display` is how diagnostics name the file (default: `path` as given).
     Diagnostics are SP401 (unreadable), SP402 (malformed record), SP403
     (invalid line), SP404 (duplicate id), SP405 (CSV columns), SP406 (more
     errors than shown).
+
+    For a large JSONL or TXT file on a machine that can fork, a worker
+    process reads the file alongside this one and computes the file's SHA-256
+    and the line digests (the hashing is a third of the work), while this
+    process parses and checks. `parallel` forces that on or off (default: on
+    for files of `PARALLEL_MIN_BYTES` or more, where it pays for the fork).
     """
     shown = display if display is not None else path.as_posix()
     collector = _Collector(shown, fmt)
@@ -310,12 +330,32 @@ def read_source(path: Path, fmt: SourceFormat, display: str | None = None) -> So
         message = "it is not a regular file (a FIFO, socket or device)"
         collector.unreadable(1, f"cannot read the source {shown}: {message}")
         return collector.result(hasher.hexdigest())
+    worker: _DigestWorker | None = None
     try:
+        before = os.stat(path)
+        if (
+            fmt != "csv"
+            and _DigestWorker.available()
+            and (parallel or (parallel is None and before.st_size >= PARALLEL_MIN_BYTES))
+        ):
+            worker = _DigestWorker(path)
+            collector.defer_raw_digests = True
+        on_chunk = None if worker is not None else hasher.update
         with path.open("rb") as stream:
             if fmt == "jsonl":
-                _read_jsonl(collector, stream, hasher.update)
+                _read_jsonl(collector, stream, on_chunk)
             else:
-                _read_records(collector, stream, fmt, hasher.update)
+                _read_records(collector, stream, fmt, on_chunk)
+        if worker is not None:
+            after = os.stat(path)
+            if (before.st_size, before.st_mtime_ns, before.st_ino) != (
+                after.st_size,
+                after.st_mtime_ns,
+                after.st_ino,
+            ):
+                collector.unreadable(
+                    1, f"the source {shown} changed while it was being read; run again"
+                )
     except IsADirectoryError:
         collector.unreadable(1, f"cannot read the source {shown}: it is a directory")
     except FileNotFoundError:
@@ -324,10 +364,90 @@ def read_source(path: Path, fmt: SourceFormat, display: str | None = None) -> So
         collector.unreadable(1, f"cannot read the source {shown}: {error.strerror or error}")
     except SourceFormatError as error:
         collector.unreadable(error.line or 1, f"cannot read the source {shown}: {error.message}")
-    return collector.result(hasher.hexdigest())
+    if worker is None:
+        return collector.result(hasher.hexdigest())
+    hashed = worker.finish()
+    if collector.fatal or any(d.severity == "error" for d in collector.diagnostics):
+        return collector.result("0" * 64)
+    if hashed is None:
+        collector.unreadable(1, f"cannot read the source {shown}: the hashing worker failed")
+        return collector.result("0" * 64)
+    sha256, line_total, digests = hashed
+    collector.digests = _pick_digests(digests, line_total, collector.line_numbers)
+    return collector.result(sha256)
 
 
-def _read_jsonl(collector: _Collector, stream: BinaryIO, on_chunk: Callable[[bytes], None]) -> None:
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> bytearray:
+    """The digests of the accepted lines, given the digest of every line of the file."""
+    count = len(numbers)
+    if count == line_total and (count == 0 or (numbers[0] == 1 and numbers[-1] == count)):
+        return digests  # every line was accepted: numbers are exactly 1..count
+    view = memoryview(digests)
+    size = DIGEST_SIZE
+    return bytearray(b"".join([view[(n - 1) * size : n * size] for n in numbers]))
+
+
+def _hash_lines(path: str, out: BinaryIO, conn: Connection) -> None:
+    """In the worker: the file's SHA-256, and each line's digest written to `out`."""
+    try:
+        hasher = hashlib.sha256()
+        total = 0
+        with open(path, "rb") as stream:
+            for _, lines in iter_line_blocks(stream, hasher.update):
+                out.write(b"".join(map(_digest, map(_sha256, lines))))
+                total += len(lines)
+        out.flush()
+        conn.send((hasher.hexdigest(), total))
+    except BaseException:  # the parent reports the problem from its own read
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+class _DigestWorker:
+    """A forked process that hashes the source while the parent parses it."""
+
+    @staticmethod
+    def available() -> bool:
+        return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+    def __init__(self, path: Path) -> None:
+        context = multiprocessing.get_context("fork")
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115  # closed by finish()
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_hash_lines, args=(os.fspath(path), self._out, send), daemon=True
+        )
+        self._process.start()
+        send.close()
+
+    def finish(self) -> tuple[str, int, bytearray] | None:
+        """Wait for the worker: (file sha256, number of lines, digest of every line)."""
+        try:
+            message = self._receive.recv()
+        except EOFError:
+            message = None
+        self._process.join()
+        self._receive.close()
+        try:
+            if message is None:
+                return None
+            sha256, total = message
+            digests = bytearray(int(total) * DIGEST_SIZE)
+            self._out.seek(0)
+            if self._out.readinto(digests) != len(digests):
+                return None
+            return str(sha256), int(total), digests
+        finally:
+            self._out.close()
+
+
+def _read_jsonl(
+    collector: _Collector, stream: BinaryIO, on_chunk: Callable[[bytes], None] | None
+) -> None:
     loads = orjson.loads
     for first_line, lines in iter_line_blocks(stream, on_chunk):
         for start in range(0, len(lines), RECORD_BLOCK):
@@ -370,7 +490,10 @@ def _parse_slowly(
 
 
 def _read_records(
-    collector: _Collector, stream: BinaryIO, fmt: SourceFormat, on_chunk: Callable[[bytes], None]
+    collector: _Collector,
+    stream: BinaryIO,
+    fmt: SourceFormat,
+    on_chunk: Callable[[bytes], None] | None,
 ) -> None:
     """CSV and TXT: records come from the shared iterators, a block at a time."""
     is_txt = fmt == "txt"

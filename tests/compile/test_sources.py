@@ -185,3 +185,33 @@ def test_fast_path_accepts_exactly_what_sourceline_accepts(records: list[object]
     bad_lines = {d.line for d in result.diagnostics if d.code in ("SP402", "SP403")}
     expected_bad = {i + 1 for i, r in enumerate(records) if describe_invalid_record(r) is not None}
     assert bad_lines == expected_bad
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        GOLDEN_SOURCE.read_bytes(),
+        b'\xef\xbb\xbf{"line_id": "a_1", "text": "x"}\r\n\r\n{"line_id": "a_2", "text": "y"}\r',
+        b'{"line_id": "a_1", "text": "x"}\n   \n{"line_id": "a_2", "text": "y"}\n\n',
+    ],
+)
+def test_the_hashing_worker_gives_the_same_table(tmp_path: Path, content: bytes) -> None:
+    """Hashing in a forked worker (large files) and in-process (small ones) agree exactly."""
+    source = tmp_path / "s.jsonl"
+    source.write_bytes(content)
+    alone = read_source(source, "jsonl", parallel=False)
+    forked = read_source(source, "jsonl", parallel=True)
+    assert alone.table is not None
+    assert forked.table is not None
+    assert (forked.table.sha256, forked.table.digests) == (alone.table.sha256, alone.table.digests)
+    assert forked.table.line_ids == alone.table.line_ids
+
+
+def test_the_hashing_worker_on_txt(tmp_path: Path) -> None:
+    source = tmp_path / "s.txt"
+    source.write_bytes(b"one\r\n\r\ntwo\nthree")
+    alone = read_source(source, "txt", parallel=False)
+    forked = read_source(source, "txt", parallel=True)
+    assert alone.table is not None
+    assert forked.table is not None
+    assert (forked.table.sha256, forked.table.digests) == (alone.table.sha256, alone.table.digests)
