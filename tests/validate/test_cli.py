@@ -101,6 +101,41 @@ def test_usage_errors_exit_2() -> None:
     assert invoke(str(GOLDEN), "--format", "xml")[0] == 2
 
 
+def test_source_clean_golden() -> None:
+    code, out, _ = invoke(str(GOLDEN), "--source", str(GOLDEN.parent / "script.jsonl"))
+    assert (code, out) == (0, "")
+
+
+def test_source_problems_are_reported_once_at_the_source_lines(tmp_path: Path) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text(
+        '{"line_id": "a_1", "text": "x"}\n{"line_id": "a_1", "text": "y"}\n{broken\n',
+        encoding="utf-8",
+    )
+    other = write(tmp_path, VALID)
+    code, out, _ = invoke(str(GOLDEN), str(other), "--source", str(source), "--format", "json")
+    assert code == 1
+    rows = json.loads(out)
+    assert [(r["path"], r["line"], r["code"]) for r in rows] == [
+        (str(source), 2, "SP404"),
+        (str(source), 3, "SP402"),
+    ]
+
+
+def test_source_is_not_read_for_a_broken_spec(tmp_path: Path) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text("{broken\n", encoding="utf-8")
+    spec = write(tmp_path, VALID.replace("version: 1", "version: 2"))
+    code, out, _ = invoke(str(spec), "--source", str(source), "--format", "text")
+    assert code == 1
+    assert "SP208" in out
+    assert "SP402" not in out
+
+
+def test_missing_source_is_a_usage_error(tmp_path: Path) -> None:
+    assert invoke(str(GOLDEN), "--source", str(tmp_path / "nope.jsonl"))[0] == 2
+
+
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GITHUB_ACTIONS": "false"}
     return subprocess.run(

@@ -10,7 +10,6 @@ lazily, only when given.
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,13 +40,12 @@ def default_format() -> DiagnosticFormat:
 def compile_diagnostics(loaded: LoadedSpec, source: Path) -> list[Diagnostic]:
     """What `shardplan compile` would report for a valid spec read with `source`.
 
-    Imported by name at call time: the compiler proper (source readers,
-    sharding, plan building) is loaded only when `--source` is given.
+    Imported at call time: the compiler proper (source readers, sharding, plan
+    building) is loaded only when `--source` is given.
     """
-    compile_spec = importlib.import_module("shardplan_compiler.compile_spec")
-    result = compile_spec.compile_loaded_spec(loaded, source, None)
-    found: list[Diagnostic] = list(result.diagnostics)
-    return found
+    from shardplan_compiler.compile_spec import compile_loaded_spec
+
+    return compile_loaded_spec(loaded, source, None).diagnostics
 
 
 def exit_code_for(diagnostics: list[Diagnostic], *, strict: bool) -> int:
@@ -106,6 +104,8 @@ def validate(
         diagnostics.extend(loaded.diagnostics)
         if source is not None and loaded.spec is not None:
             diagnostics.extend(compile_diagnostics(loaded, source))
+    # One --source serves every spec: report each of its problems once.
+    diagnostics = list(dict.fromkeys(diagnostics))
     output = render_diagnostics(diagnostics, chosen)
     if output:
         click.echo(output, nl=False)
