@@ -217,16 +217,6 @@ class _Execution:
 
     async def run(self) -> int:
         started = time.monotonic()
-        self.events.emit(
-            RunStarted(
-                timestamp=utc_timestamp(),
-                event="run_started",
-                plan_id=self.plan.plan_id,
-                backend=self.backend.name,
-                handler=self.options.handler,
-                resumed_units=len(self.finished),
-            )
-        )
         caps = [p.execution.max_parallel_agents for p in self.plan.phases if p.enabled]
         status: RunStatus = "completed"
         totals = {"completed": 0, "resumed": 0, "failed": 0, "cancelled": 0}
@@ -237,6 +227,16 @@ class _Execution:
             raise RunError(
                 f"cannot start the {self.backend.name} backend: {describe_error(error)}", USAGE
             ) from None
+        self.events.emit(
+            RunStarted(
+                timestamp=utc_timestamp(),
+                event="run_started",
+                plan_id=self.plan.plan_id,
+                backend=self.backend.name,
+                handler=self.options.handler,
+                resumed_units=len(self.finished),
+            )
+        )
         try:
             for index, phase in enumerate(self.plan.phases):
                 if not phase.enabled:
