@@ -2,9 +2,10 @@
 
 Phases run in plan order, each finished before the next starts. A phase's
 units already in the journal (with their output intact) are skipped; the rest
-go through the sliding window. Each finished batch is made durable — outputs
-atomically in place, then their journal records fsynced — before it counts.
-A phase with a failed unit stops the run before the next phase.
+go through the sliding window. Each finished batch is written at once —
+outputs atomically in place, then their journal records — and counts as
+completed once the group commit (`commit`) has fsynced it. A phase with a
+failed unit stops the run before the next phase.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 As soon as one unit finishes the next one starts, so a slow unit holds back
 only its own slot — never a whole wave. Results are handed to the sink in
-batches (whatever finished together), so the sink can make a batch durable
-with one journal fsync. Failures are counted in completion order: after
+batches (whatever finished together), so the sink can journal a batch with
+one write. Failures are counted in completion order: after
 `max_consecutive_failures` failed units in a row the phase aborts at once and
 every pending and running unit is cancelled.
 """
