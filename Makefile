@@ -48,7 +48,7 @@ schema: $(STAMP)
 ## The main job on the embedded example: validate, compile, show, run through `pseudo`.
 demo: $(STAMP)
 	$(BIN)/shardplan validate examples/golden/golden.shardplan.yaml
-	mkdir -p $(DEMO_OUT)
+	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
 	$(BIN)/shardplan compile examples/golden/golden.shardplan.yaml -o $(DEMO_OUT)/golden.plan.json
 	$(BIN)/shardplan show $(DEMO_OUT)/golden.plan.json
 	$(BIN)/shardplan run $(DEMO_OUT)/golden.plan.json --handler pseudo --out $(DEMO_OUT)/run
