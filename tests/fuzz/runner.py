@@ -1,0 +1,71 @@
+"""Run fuzz targets in child processes for a time budget and report executions and crashes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .seeds import REPO, write_seeds
+
+RUNS_DONE = re.compile(rb"Done (\d+) runs in (\d+) second")
+INPUT_TIMEOUT_S = 10
+"""One input taking longer than this is a hang: libFuzzer stops and saves it."""
+MAX_LEN = 16384
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    target: str
+    ok: bool
+    executions: int
+    seconds: float
+    artifact: bytes | None
+    log_tail: str
+
+
+def run_target(target: str, seconds: float, work: Path, seed: int | None = None) -> FuzzResult:
+    """Fuzz `target` for `seconds` in a child process; its crash input, if any, in `artifact`."""
+    corpus = write_seeds(target, work / f"{target}-corpus")
+    artifacts = work / f"{target}-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    args = [
+        sys.executable,
+        "-m",
+        "tests.fuzz.worker",
+        target,
+        f"-max_total_time={max(1, round(seconds))}",
+        f"-timeout={INPUT_TIMEOUT_S}",
+        f"-max_len={MAX_LEN}",
+        "-rss_limit_mb=2048",
+        f"-artifact_prefix={artifacts}/",
+        *([f"-seed={seed}"] if seed is not None else []),
+        str(corpus),
+    ]
+    done = subprocess.run(
+        args,
+        cwd=REPO,
+        capture_output=True,
+        timeout=seconds + 120,
+        check=False,
+    )
+    log = done.stdout + done.stderr
+    found = RUNS_DONE.search(log)
+    crashes = sorted(artifacts.iterdir())
+    artifact = crashes[0].read_bytes() if crashes else None
+    return FuzzResult(
+        target=target,
+        ok=done.returncode == 0 and not crashes and found is not None,
+        executions=int(found.group(1)) if found else 0,
+        seconds=float(found.group(2)) if found else 0.0,
+        artifact=artifact,
+        log_tail=log[-4000:].decode("utf-8", "replace"),
+    )
+
+
+def run_all(targets: list[str], seconds: float, seed: int | None = None) -> list[FuzzResult]:
+    with tempfile.TemporaryDirectory(prefix="shardplan-fuzz-") as work:
+        return [run_target(target, seconds, Path(work), seed) for target in targets]

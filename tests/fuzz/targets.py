@@ -1,0 +1,119 @@
+"""The fuzz targets: each takes arbitrary bytes and may raise only on a bug.
+
+A reader of untrusted input has one documented way to say "bad input" — a
+diagnostic, `SourceFormatError`, `PlanError` or `PlanRefusedError` — and
+anything else escaping it (a `ValueError`, a `RecursionError`, a
+`KeyError`...) is what reaches a user as a traceback. The targets also check
+that the two source readers, the compiler's and the executor's, agree on
+which files are valid and on their lines: if they did not, a plan would
+describe lines the executor never sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from shardplan_compiler.plan_io import PlanError, parse_plan
+from shardplan_compiler.render.diagnostics import render_diagnostics
+from shardplan_compiler.sources import read_source
+from shardplan_compiler.spec_loading import load_spec
+from shardplan_executor.verify import PlanRefusedError, load_verified_plan
+from shardplan_schemas.primitives import SourceFormat
+from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
+
+Target = Callable[[bytes], None]
+
+_SCRATCH = Path(
+    tempfile.mkdtemp(
+        prefix="shardplan-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+    )
+)
+
+
+def _file(name: str, data: bytes) -> Path:
+    path = _SCRATCH / name
+    path.write_bytes(data)
+    return path
+
+
+def fuzz_spec(data: bytes) -> None:
+    """The YAML loader and validation, then every diagnostic renderer."""
+    loaded = load_spec(_file("fuzz.shardplan.yaml", data))
+    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    if loaded.spec is None and not errors:
+        raise AssertionError("a spec was refused without an error diagnostic")
+    if loaded.spec is not None and errors:
+        raise AssertionError("a spec with errors was accepted")
+    for diagnostic in loaded.diagnostics:
+        if diagnostic.line < 1 or diagnostic.column < 1:
+            raise AssertionError(f"a diagnostic without a position: {diagnostic}")
+    for fmt in ("text", "json", "github", "sarif"):
+        render_diagnostics(loaded.diagnostics, fmt)
+
+
+def _fuzz_source(fmt: SourceFormat, data: bytes) -> None:
+    path = _file(f"fuzz.{fmt}", data)
+    compiled = read_source(path, fmt)
+    try:
+        lines = read_source_lines(path, fmt)
+    except SourceFormatError:
+        lines = None
+    errors = [d for d in compiled.diagnostics if d.severity == "error"]
+    if (lines is None) != bool(errors):
+        shown = "; ".join(d.message for d in errors) or "no error"
+        raise AssertionError(
+            f"the compiler ({shown}) and the executor "
+            f"({'refused' if lines is None else 'accepted'}) disagree on a {fmt} source"
+        )
+    if (
+        lines is not None
+        and compiled.table is not None
+        and [line.line_id for line in lines] != list(compiled.table.line_ids)
+    ):
+        raise AssertionError(f"the two readers read different lines from a {fmt} source")
+
+
+def fuzz_source_jsonl(data: bytes) -> None:
+    """JSONL through the compiler's reader and the executor's, which must agree."""
+    _fuzz_source("jsonl", data)
+
+
+def fuzz_source_csv(data: bytes) -> None:
+    """CSV through both readers."""
+    _fuzz_source("csv", data)
+
+
+def fuzz_source_txt(data: bytes) -> None:
+    """TXT through both readers."""
+    _fuzz_source("txt", data)
+
+
+def fuzz_plan(data: bytes) -> None:
+    """Plan loading: the compiler's `parse_plan` (show, diff) and the executor's verification."""
+    path = _file("fuzz.plan.json", data)
+    with contextlib.suppress(PlanError):
+        parse_plan(data, path)
+    with contextlib.suppress(PlanRefusedError):
+        load_verified_plan(path)
+
+
+def selftest_crash(data: bytes) -> None:
+    """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
+    if b"boom" in data:
+        raise ValueError("boom")
+
+
+HARNESS_TARGETS: dict[str, Target] = {"selftest_crash": selftest_crash}
+"""Run by name like the others, but not part of `TARGETS`."""
+
+TARGETS: dict[str, Target] = {
+    "spec": fuzz_spec,
+    "source_jsonl": fuzz_source_jsonl,
+    "source_csv": fuzz_source_csv,
+    "source_txt": fuzz_source_txt,
+    "plan": fuzz_plan,
+}
