@@ -54,11 +54,11 @@ class CompileResult:
     def ok(self) -> bool:
         return self.document is not None
 
-    def write(self, out: BinaryIO) -> str:
-        """Stream the plan file to `out`; returns the plan id."""
+    def write(self, out: BinaryIO, workers: int = 1) -> str:
+        """Stream the plan file to `out`; returns the plan id (see `write_plan` for `workers`)."""
         if self.document is None:
             raise ValueError("there is no plan: compilation failed")
-        return write_plan(self.document, out)
+        return write_plan(self.document, out, workers)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

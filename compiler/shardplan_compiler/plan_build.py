@@ -10,14 +10,18 @@ once through `ShardPlan` when someone asks for the model.
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
+from itertools import repeat
+from operator import methodcaller
 
 from pydantic import JsonValue
 
-from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
+from shardplan_compiler.fingerprint import fingerprint_header
 from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
 from shardplan_compiler.sharding import (
     HEAVY_SKEW,
@@ -29,7 +33,7 @@ from shardplan_compiler.sharding import (
     size_stats,
     split_groups,
 )
-from shardplan_compiler.sources import SourceTable
+from shardplan_compiler.sources import DIGEST_SIZE, SourceTable
 from shardplan_schemas import __version__
 from shardplan_schemas.diagnostics import Severity
 from shardplan_schemas.plan import PLAN_FORMAT
@@ -40,6 +44,8 @@ Pointer = tuple[str | int, ...]
 MAX_NAMED_LINES = 5
 MAX_SPLIT_WARNINGS = 10
 DEFAULT_CHUNK_SIZE = 10
+_sha256 = hashlib.sha256
+_hexdigest = methodcaller("hexdigest")
 NO_EXECUTION_PHASES: frozenset[str] = frozenset({"ingest", "export"})
 
 
@@ -268,43 +274,50 @@ def _split_findings(
         )
 
 
-class _IdsJson:
-    """The JSON list of distinct ids of consecutive shards, walking the runs once.
+SHARD_TEMPLATE = (
+    '{{"end":{},"first_line_id":"{}","index":{},"key":"{}:{}","last_line_id":"{}",'
+    '"line_count":{},"route_ids":{},"scene_ids":{},"sha256":"{}","start":{}}}'
+)
+"""A shard's canonical JSON (keys sorted, no spaces); a test checks it against `canonical_json`."""
+SHARD_BATCH = 4096
 
-    Shards come in order, so a pointer into the runs replaces a search per
-    shard, and neighbouring shards inside one run share one cached string.
+
+def _ids_json_column(runs: Runs, starts: list[int], ends: list[int]) -> list[str]:
+    """Per shard, the JSON list of the distinct ids of its lines, in order.
+
+    The run range of every shard is found with C-level bisects; a shard
+    within one run (most chunks) takes that run's precomputed list, and
+    other ranges are built once each.
     """
-
-    def __init__(self, runs: Runs) -> None:
-        self.starts = runs.starts
-        self.keys = runs.keys
-        self.first = 0
-        self.cache: dict[tuple[int, int], str] = {}
-
-    def __call__(self, start: int, end: int) -> str:
-        starts = self.starts
-        count = len(starts)
-        first = self.first
-        while first + 1 < count and starts[first + 1] <= start:
-            first += 1
-        self.first = first
-        last = first
-        while last < count and starts[last] < end:
-            last += 1
-        found = self.cache.get((first, last))
+    firsts = [index - 1 for index in map(partial(bisect_right, runs.starts), starts)]
+    lasts = list(map(partial(bisect_left, runs.starts), ends))
+    keys = runs.keys
+    single = runs.single_json
+    cache: dict[tuple[int, int], str] = {}
+    column: list[str] = []
+    append = column.append
+    for first, last in zip(firsts, lasts, strict=True):
+        if last - first == 1:
+            append(single[first])
+            continue
+        found = cache.get((first, last))
         if found is None:
-            keys = [key for key in dict.fromkeys(self.keys[first:last]) if key is not None]
-            found = '["' + '","'.join(keys) + '"]' if keys else "[]"
-            self.cache = {(first, last): found}
-        return found
+            ids = [key for key in dict.fromkeys(keys[max(first, 0) : last]) if key is not None]
+            found = '["' + '","'.join(ids) + '"]' if ids else "[]"
+            cache[(first, last)] = found
+        append(found)
+    return column
 
 
-def shard_lines(resolved: ResolvedPhase, starts: list[int], table: SourceTable) -> Iterator[str]:
-    """Each shard's canonical JSON (keys sorted, no spaces), built directly.
+def shard_batches(
+    resolved: ResolvedPhase, starts: list[int], table: SourceTable
+) -> Iterator[list[str]]:
+    """Each shard's canonical JSON line, built column by column, a batch at a time.
 
     Ids match `^[a-z]+(?:_[0-9]+)+$` and phase names and hex digests are
-    plain ASCII, so no value needs escaping; a test checks these lines
-    against `canonical_json` of the `Shard` model.
+    plain ASCII, so no value needs escaping. Every column is computed with
+    C-level `map`s: a million-line script can have hundreds of thousands of
+    shards, and a Python call per shard and field would dominate compiling.
     """
     header = fingerprint_header(
         resolved.phase,
@@ -316,18 +329,46 @@ def shard_lines(resolved: ResolvedPhase, starts: list[int], table: SourceTable) 
     )
     ids = table.line_ids
     digests = table.digests
-    scene_json = _IdsJson(table.scene_runs)
-    route_json = _IdsJson(table.route_runs)
-    name = resolved.phase
-    for index, (start, end) in enumerate(zip(starts, shard_ends(starts, len(table)), strict=True)):
-        first = ids[start]
-        scenes = scene_json(start, end)
-        routes = route_json(start, end)
-        sha = shard_fingerprint(header, digests, start, end)
-        yield (
-            f'{{"end":{end},"first_line_id":"{first}","index":{index},"key":"{name}:{first}",'
-            f'"last_line_id":"{ids[end - 1]}","line_count":{end - start},"route_ids":{routes},'
-            f'"scene_ids":{scenes},"sha256":"{sha}","start":{start}}}'
+    all_ends = shard_ends(starts, len(table))
+    name = repeat(resolved.phase)
+    for offset in range(0, len(starts), SHARD_BATCH):
+        batch_starts = starts[offset : offset + SHARD_BATCH]
+        batch_ends = all_ends[offset : offset + SHARD_BATCH]
+        firsts = list(map(ids.__getitem__, batch_starts))
+        lasts = list(map(ids.__getitem__, map((-1).__add__, batch_ends)))
+        counts = list(map(int.__sub__, batch_ends, batch_starts))
+        shas = map(
+            _hexdigest,
+            map(
+                _sha256,
+                map(
+                    header.__add__,
+                    map(
+                        digests.__getitem__,
+                        map(
+                            slice,
+                            map((DIGEST_SIZE).__mul__, batch_starts),
+                            map((DIGEST_SIZE).__mul__, batch_ends),
+                        ),
+                    ),
+                ),
+            ),
+        )
+        yield list(
+            map(
+                SHARD_TEMPLATE.format,
+                batch_ends,
+                firsts,
+                range(offset, offset + len(batch_starts)),
+                name,
+                firsts,
+                lasts,
+                counts,
+                _ids_json_column(table.route_runs, batch_starts, batch_ends),
+                _ids_json_column(table.scene_runs, batch_starts, batch_ends),
+                shas,
+                batch_starts,
+            )
         )
 
 
@@ -378,7 +419,7 @@ def build_document(
                     "execution": resolved.execution(),
                 },
                 shard_count=len(starts),
-                shard_lines=partial(shard_lines, resolved, starts, table),
+                shard_batches=partial(shard_batches, resolved, starts, table),
             )
         )
     return PlanDocument(head=head, phases=documents)

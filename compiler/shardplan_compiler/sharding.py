@@ -13,6 +13,7 @@ import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import groupby
 
 from shardplan_schemas.primitives import Strategy
@@ -49,6 +50,11 @@ class Runs:
         runs = cls()
         runs.extend(0, keys)
         return runs
+
+    @cached_property
+    def single_json(self) -> list[str]:
+        """Per run, the JSON list of its id (`[]` for a run without one), for the plan writer."""
+        return [f'["{key}"]' if key is not None else "[]" for key in self.keys]
 
     def end_of(self, index: int, line_count: int) -> int:
         """Index one past the last line of run `index`."""

@@ -32,6 +32,9 @@ from shardplan_compiler.render.diagnostics import (
 from shardplan_compiler.spec_loading import load_spec
 from shardplan_schemas.diagnostics import Diagnostic
 
+WORKERS = min(2, os.cpu_count() or 1)
+"""Processes that render a big plan's shard lines (the bytes do not depend on it)."""
+
 
 def summary_text(summaries: list[PhaseSummary]) -> str:
     """One line per phase: strategy, shards, units, cap."""
@@ -59,7 +62,7 @@ def write_atomically(result: CompileResult, target: Path) -> str:
     )
     try:
         with handle:
-            plan_id = result.write(handle)  # type: ignore[arg-type]
+            plan_id = result.write(handle, WORKERS)  # type: ignore[arg-type]
             handle.flush()
         os.replace(handle.name, target)
     except BaseException:
@@ -99,7 +102,7 @@ def _compile_one(
         return exit_codes.INPUT_ERRORS
     if output is None:
         stdout: BinaryIO = sys.stdout.buffer
-        plan_id = result.write(stdout)
+        plan_id = result.write(stdout, WORKERS)
         stdout.flush()
         where = "standard output"
     else:
