@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     selected: list[str] = args.benchmarks or list(BENCHMARKS)
     started = time.perf_counter()
     print(f"shardplan benchmarks, size {size_name}: {machine_summary()}", flush=True)
+    load_before = os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="shardplan-bench-") as scratch:
         workdir = args.workdir.resolve() if args.workdir else Path(scratch)
@@ -95,13 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(render_table(rows))
     elapsed = time.perf_counter() - started
-    print(f"\ntotal {elapsed:.0f} s")
+    load_after = os.getloadavg()[0]
+    # Other work on the machine skews ratios (it slows start-up-bound tools most): say so.
+    print(
+        f"\ntotal {elapsed:.0f} s; 1-minute load average {load_before:.1f} before, {load_after:.1f} after"
+    )
     if args.json_path is not None:
         report = {
             "date": datetime.now(UTC).strftime("%Y-%m-%d"),
             "machine": machine_summary(),
             "size": size_name,
             "seconds": round(elapsed, 1),
+            "load_average": [round(load_before, 2), round(load_after, 2)],
             "rows": [{**asdict(row), "met": row.met} for row in rows],
         }
         args.json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
