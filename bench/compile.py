@@ -9,11 +9,20 @@ plan's size are reported with the ratio.
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import replace
 
 from bench.context import BenchContext, module_available
 from bench.data import write_compile_spec, write_script
-from bench.harness import MIB, Command, CommandFailed, Row, measure_paired, spread_of
+from bench.harness import (
+    MIB,
+    Command,
+    CommandFailed,
+    Row,
+    measure_paired,
+    peak_tree_memory,
+    spread_of,
+)
 from bench.profiling import heaviest_functions
 
 RATIO_TARGET = 3.0
@@ -49,6 +58,13 @@ def run(ctx: BenchContext) -> list[Row]:
         result = measure_paired(candidate, floor, ctx.size.compile_repeats, ctx.size.warmup)
     except CommandFailed as failure:
         return [Row(ratio_name, None, "×", "<=", RATIO_TARGET, details=str(failure))]
+    try:
+        tree_pss = peak_tree_memory(candidate)
+    except CommandFailed as failure:
+        return [Row(ratio_name, None, "×", "<=", RATIO_TARGET, details=str(failure))]
+    peak_memory = max(result.candidate_peak_rss, tree_pss)
+    cpu = statistics.median(sample.cpu_seconds for sample in result.candidate_samples)
+    floor_cpu = statistics.median(sample.cpu_seconds for sample in result.alternative_samples)
     plan_bytes = plan.stat().st_size
     phases = json.loads(plan.read_bytes())["phases"]
     shard_lines = sum(int(phase["shard_count"]) for phase in phases)
@@ -67,7 +83,8 @@ def run(ctx: BenchContext) -> list[Row]:
         details=(
             f"compile {result.candidate_median:.2f} s vs orjson floor "
             f"{result.alternative_median:.2f} s (medians of {ctx.size.compile_repeats} "
-            f"interleaved pairs); input: {script_note}"
+            f"interleaved pairs); CPU time {cpu:.2f} s vs {floor_cpu:.2f} s (compile may use "
+            f"several processes); input: {script_note}"
         ),
         extra={
             "candidate_median_s": result.candidate_median,
@@ -85,12 +102,20 @@ def run(ctx: BenchContext) -> list[Row]:
         ratio_row,
         Row(
             rss_name,
-            result.candidate_peak_rss / MIB,
+            peak_memory / MIB,
             "MiB",
             "<=",
             PEAK_RSS_TARGET_MIB,
-            details=f"orjson floor peaks at {result.alternative_peak_rss / MIB:.0f} MiB",
-            extra={"candidate_peak_rss_bytes": result.candidate_peak_rss},
+            details=(
+                f"the larger of the biggest single process's peak RSS "
+                f"({result.candidate_peak_rss / MIB:.0f} MiB, from wait4) and the whole process "
+                f"tree's peak PSS sampled every 10 ms ({tree_pss / MIB:.0f} MiB; compile may fork "
+                f"workers); the orjson floor peaks at {result.alternative_peak_rss / MIB:.0f} MiB"
+            ),
+            extra={
+                "candidate_peak_rss_bytes": result.candidate_peak_rss,
+                "candidate_tree_peak_pss_bytes": tree_pss,
+            },
         ),
         Row(
             size_name,

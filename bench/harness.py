@@ -46,7 +46,10 @@ class Sample:
 
     seconds: float
     peak_rss_bytes: int
+    """The largest RSS of the command or of any child it waited for (not their sum)."""
     returncode: int
+    cpu_seconds: float = 0.0
+    """User + system CPU time of the command and the children it waited for."""
 
 
 class CommandFailed(RuntimeError):
@@ -90,7 +93,75 @@ def run_once(command: Command) -> Sample:
             stderr_file.seek(0)
             raise CommandFailed(command, returncode, stderr_file.read().decode("utf-8", "replace"))
     # Linux reports ru_maxrss in KiB.
-    return Sample(seconds=seconds, peak_rss_bytes=usage.ru_maxrss * KIB, returncode=returncode)
+    return Sample(
+        seconds=seconds,
+        peak_rss_bytes=usage.ru_maxrss * KIB,
+        returncode=returncode,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+    )
+
+
+def _process_tree(root: int) -> list[int]:
+    """`root` and all its descendants, from /proc (Linux)."""
+    pids = [root]
+    index = 0
+    while index < len(pids):
+        pid = pids[index]
+        index += 1
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                    pids.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue
+    return pids
+
+
+def _tree_pss_bytes(root: int) -> int:
+    """Proportional set size of a process tree: shared pages counted once, split fairly."""
+    total = 0
+    for pid in _process_tree(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * KIB
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def peak_tree_memory(command: Command, interval_s: float = 0.01) -> int:
+    """Peak PSS of the command's whole process tree, sampled every `interval_s` (untimed run).
+
+    `ru_maxrss` sees one process at a time; a command that forks workers uses
+    their memory at the same time as its own. PSS counts pages shared after
+    a fork once. Sampling can miss a spike shorter than the interval, so this
+    runs apart from the timed runs, whose timing the sampler would disturb.
+    """
+    if not os.path.exists("/proc/self/smaps_rollup"):
+        return 0
+    env = dict(os.environ if command.env is None else command.env)
+    peak = 0
+    with tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            command.argv,
+            cwd=command.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr_file,
+        )
+        while process.poll() is None:
+            peak = max(peak, _tree_pss_bytes(process.pid))
+            time.sleep(interval_s)
+        if process.returncode not in command.ok_returncodes:
+            stderr_file.seek(0)
+            raise CommandFailed(
+                command, process.returncode, stderr_file.read().decode("utf-8", "replace")
+            )
+    return peak
 
 
 @dataclass(frozen=True)
