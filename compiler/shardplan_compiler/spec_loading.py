@@ -23,18 +23,19 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from shardplan_compiler.codes import CODES
+from shardplan_compiler.quick_check import rule_violations
 from shardplan_compiler.yaml_tree import (
     Pointer,
     PositionIndex,
     YamlProblem,
     is_covered,
     parse_yaml,
+    read_spec_file,
     read_spec_text,
 )
 from shardplan_schemas.diagnostics import Diagnostic
 from shardplan_schemas.primitives import LANGUAGE_PATTERN
 from shardplan_schemas.spec import PipelineSpec
-from shardplan_schemas.spec_rules import spec_rule_violations
 
 KEY_POINTED_RULES = frozenset({"SP306", "SP307", "SP311"})
 """Rules about a key that should not be there: they point at the key, not its value."""
@@ -63,19 +64,9 @@ def pointer_text(pointer: Pointer) -> str:
 def load_spec(path: Path) -> LoadedSpec:
     """Read, parse and validate one spec file; never raises for bad input."""
     positions = PositionIndex()
-    try:
-        if path.exists() and not path.is_dir() and not path.is_file():
-            # A FIFO would block the read forever, a device may never end.
-            return _unreadable(path, positions, "is not a regular file (a FIFO, socket or device)")
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        return _unreadable(path, positions, "is a directory, not a spec file")
-    except FileNotFoundError:
-        return _unreadable(path, positions, "does not exist")
-    except PermissionError:
-        return _unreadable(path, positions, "cannot be read: permission denied")
-    except OSError as error:
-        return _unreadable(path, positions, f"cannot be read: {error.strerror or error}")
+    raw, why = read_spec_file(path)
+    if raw is None:
+        return _unreadable(path, positions, why or "cannot be read")
     text, problem = read_spec_text(raw)
     if text is None:
         assert problem is not None
@@ -134,7 +125,7 @@ def _validate(path: Path, raw: bytes, text: str) -> LoadedSpec:
             diagnostics.append(
                 _diagnostic(path, "SP208", ("version",), positions.locate(("version",)), message)
             )
-        for violation in spec_rule_violations(data):
+        for violation in rule_violations(data):
             if is_covered(document.covered, violation.pointer, violation.code):
                 continue
             position = (

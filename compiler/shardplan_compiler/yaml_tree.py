@@ -19,8 +19,10 @@ reported a second time.
 from __future__ import annotations
 
 import codecs
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -123,6 +125,29 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def read_spec_file(path: Path) -> tuple[bytes | None, str | None]:
+    """The bytes of a spec file, or why they cannot be read (a sentence after the path).
+
+    Only regular files are read (a FIFO would block forever, a device may never
+    end), and at most one byte more than a spec may hold, so a huge file is
+    refused without reading it all.
+    """
+    try:
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):
+            return None, "is a directory, not a spec file"
+        if not stat.S_ISREG(status.st_mode):
+            return None, "is not a regular file (a FIFO, socket or device)"
+        with path.open("rb") as file:
+            return file.read(MAX_SPEC_BYTES + 1), None
+    except FileNotFoundError:
+        return None, "does not exist"
+    except PermissionError:
+        return None, "cannot be read: permission denied"
+    except OSError as error:
+        return None, f"cannot be read: {error.strerror or error}"
+
+
 def read_spec_text(raw: bytes) -> tuple[str | None, YamlProblem | None]:
     """Decode a spec file's bytes, refusing files that are too large or not UTF-8."""
     if len(raw) > MAX_SPEC_BYTES:
@@ -131,8 +156,8 @@ def read_spec_text(raw: bytes) -> tuple[str | None, YamlProblem | None]:
             (),
             1,
             1,
-            f"the file is {len(raw):,} bytes; a spec may be at most {MAX_SPEC_BYTES:,} bytes "
-            "(1 MiB) — is this really a spec file?",
+            f"the file is over {MAX_SPEC_BYTES:,} bytes (1 MiB), the most a spec may hold "
+            "— is this really a spec file?",
         )
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None, YamlProblem(

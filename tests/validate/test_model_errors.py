@@ -180,3 +180,12 @@ def test_every_error_in_one_run_sorted_and_rules_reported_despite_type_errors(
     assert loaded.spec is None
     # the model's own combined `spec_rule` error is never shown
     assert all("SP3" not in d.message for d in loaded.diagnostics)
+
+
+@pytest.mark.parametrize("name", ["[]", "{a: 1}", "[translate]"])
+def test_phase_name_of_the_wrong_type_does_not_stop_the_rules(tmp_path: Path, name: str) -> None:
+    text = VALID.replace("  - phase: ingest\n", f"  - phase: {name}\n").replace(
+        "[en, fr]", "[en, en]"
+    )
+    loaded = load_text(tmp_path, text)
+    assert found(loaded) == [("SP320", 7, 26), ("SP206", 9, 12)]

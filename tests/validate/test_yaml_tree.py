@@ -162,3 +162,23 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     directory = load_spec(tmp_path)
     assert found(directory) == [("SP100", 1, 1)]
     assert "directory" in directory.diagnostics[0].message
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    from shardplan_compiler.quick_check import certainly_clean
+    from shardplan_compiler.spec_loading import load_spec
+
+    fifo = tmp_path / "spec.shardplan.yaml"
+    os.mkfifo(fifo)
+    assert not certainly_clean(fifo)
+    loaded = load_spec(fifo)
+    assert found(loaded) == [("SP100", 1, 1)]
+    assert "not a regular file" in loaded.diagnostics[0].message
+
+
+def test_huge_file_is_refused(tmp_path: Path) -> None:
+    loaded = load_text(tmp_path, b"#" * (10 * MAX_SPEC_BYTES))
+    assert found(loaded) == [("SP100", 1, 1)]
+    assert "over 1,048,576 bytes" in loaded.diagnostics[0].message
