@@ -131,3 +131,18 @@ def test_the_cli_runs_every_benchmark_on_tiny_inputs(tmp_path: Path) -> None:
         assert benchmark in names
     # A row either measured something or says why it could not.
     assert all(row["value"] is not None or row["details"] for row in rows)
+
+
+def test_tree_memory_counts_forked_workers_that_ru_maxrss_misses() -> None:
+    from bench.harness import MIB, Command, peak_tree_memory, run_once
+
+    code = (
+        "import os, time\n"
+        "pid = os.fork()\n"
+        "block = bytearray(100 * 1024 * 1024)\n"
+        "time.sleep(0.5)\n"
+        "os._exit(0) if pid == 0 else os.waitpid(pid, 0)\n"
+    )
+    forking = Command("fork", (sys.executable, "-c", code))
+    assert run_once(forking).peak_rss_bytes < 150 * MIB  # one process at a time
+    assert peak_tree_memory(forking) >= 180 * MIB  # both at once
