@@ -22,20 +22,21 @@ side of rerunning. See docs/plan-format.md.
 from __future__ import annotations
 
 import hashlib
+import io
 import multiprocessing
 import os
 import re
 import sys
 import tempfile
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
 from multiprocessing.connection import Connection
 from operator import is_not, itemgetter, methodcaller
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import orjson
 
@@ -129,7 +130,7 @@ class _Collector:
         self.record_errors = 0
         self.fatal = False
         self.defer_raw_digests = False
-        """True when a `_DigestWorker` hashes the raw lines: skip them here."""
+        """True when a `_SourceWorker` hashes the raw lines: skip them here."""
 
     # -- reporting ---------------------------------------------------------------
     def problem(self, line: int, code: str, message: str, severity: Severity = "error") -> None:
@@ -261,6 +262,31 @@ class _Collector:
         )
 
     # -- result ------------------------------------------------------------------
+    def merge(self, tail: _Tail) -> None:
+        """Append what the worker read of the end of the file, as if read here."""
+        offset = len(self.line_ids)
+        self.line_ids.extend(tail.line_ids)
+        self.line_numbers.extend(tail.line_numbers)
+        for mine, theirs in (
+            (self.scene_runs, tail.scene_runs),
+            (self.route_runs, tail.route_runs),
+        ):
+            for index, (start, key) in enumerate(zip(theirs.starts, theirs.keys, strict=True)):
+                if index == 0 and mine.keys and mine.keys[-1] == key:
+                    continue  # the run goes on across the split
+                mine.starts.append(start + offset)
+                mine.keys.append(key)
+        shown = min(self.record_errors, MAX_REPORTED_RECORD_ERRORS)
+        room = MAX_REPORTED_RECORD_ERRORS - shown
+        for diagnostic in tail.diagnostics:
+            if diagnostic.code == "SP401":
+                self.diagnostics.append(diagnostic)
+            elif room > 0:
+                self.diagnostics.append(diagnostic)
+                room -= 1
+        self.record_errors += tail.record_errors
+        self.fatal = self.fatal or tail.fatal
+
     def check_duplicates(self) -> None:
         """Report each repeated line_id, naming both places.
 
@@ -317,10 +343,12 @@ def read_source(
     errors than shown).
 
     For a large JSONL or TXT file on a machine that can fork, a worker
-    process reads the file alongside this one and computes the file's SHA-256
-    and the line digests (the hashing is a third of the work), while this
-    process parses and checks. `parallel` forces that on or off (default: on
-    for files of `PARALLEL_MIN_BYTES` or more, where it pays for the fork).
+    process reads the file alongside this one: it computes the file's SHA-256
+    and every line's digest (a third of the work, and hashing small lines
+    holds the GIL) and, for JSONL, also parses and checks the last part of
+    the file, so that both cores are busy. The result is the same as reading
+    alone, which the tests check. `parallel` forces that on or off (default:
+    on for files of `PARALLEL_MIN_BYTES` or more, where it pays for the fork).
     """
     shown = display if display is not None else path.as_posix()
     collector = _Collector(shown, fmt)
@@ -330,20 +358,26 @@ def read_source(
         message = "it is not a regular file (a FIFO, socket or device)"
         collector.unreadable(1, f"cannot read the source {shown}: {message}")
         return collector.result(hasher.hexdigest())
-    worker: _DigestWorker | None = None
+    worker: _SourceWorker | None = None
     try:
         before = os.stat(path)
         if (
             fmt != "csv"
-            and _DigestWorker.available()
+            and _SourceWorker.available()
             and (parallel or (parallel is None and before.st_size >= PARALLEL_MIN_BYTES))
         ):
-            worker = _DigestWorker(path)
+            split = _split_offset(path, before.st_size) if fmt == "jsonl" else None
+            worker = _SourceWorker(path, shown, split)
             collector.defer_raw_digests = True
         on_chunk = None if worker is not None else hasher.update
         with path.open("rb") as stream:
             if fmt == "jsonl":
-                _read_jsonl(collector, stream, on_chunk)
+                limit = worker.split if worker is not None else None
+                _read_jsonl(
+                    collector,
+                    cast(BinaryIO, _Limited(stream, limit)) if limit else stream,
+                    on_chunk,
+                )
             else:
                 _read_records(collector, stream, fmt, on_chunk)
         if worker is not None:
@@ -366,18 +400,68 @@ def read_source(
         collector.unreadable(error.line or 1, f"cannot read the source {shown}: {error.message}")
     if worker is None:
         return collector.result(hasher.hexdigest())
-    hashed = worker.finish()
+    done = worker.finish()
+    if done is None:
+        if not collector.fatal:
+            collector.unreadable(1, f"cannot read the source {shown}: the reading worker failed")
+        return collector.result("0" * 64)
+    sha256, line_total, digests, tail = done
+    if tail is not None and not collector.fatal:
+        collector.merge(tail)
     if collector.fatal or any(d.severity == "error" for d in collector.diagnostics):
         return collector.result("0" * 64)
-    if hashed is None:
-        collector.unreadable(1, f"cannot read the source {shown}: the hashing worker failed")
-        return collector.result("0" * 64)
-    sha256, line_total, digests = hashed
     collector.digests = _pick_digests(digests, line_total, collector.line_numbers)
     return collector.result(sha256)
 
 
 PARALLEL_MIN_BYTES = 8 << 20
+PARALLEL_SPLIT = 0.72
+"""Share of a JSONL file the parent parses; the worker, which also hashes all of it, parses the rest."""
+
+
+def _split_offset(path: Path, size: int) -> int | None:
+    """A byte offset just after a line break, about `PARALLEL_SPLIT` into the file."""
+    with path.open("rb") as stream:
+        stream.seek(int(size * PARALLEL_SPLIT))
+        window = stream.read(1 << 16)
+    at = window.find(b"\n")
+    if at < 0:
+        return None
+    split = int(size * PARALLEL_SPLIT) + at + 1
+    return split if 0 < split < size else None
+
+
+class _Limited(io.RawIOBase):
+    """The first `limit` bytes of a stream."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        wanted = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._stream.read(wanted)
+        self._left -= len(data)
+        return data
+
+
+@dataclass
+class _Tail:
+    """What the worker read of the end of a JSONL file, for the parent to append."""
+
+    line_ids: list[str]
+    line_numbers: array[int]
+    scene_runs: Runs
+    route_runs: Runs
+    diagnostics: list[Diagnostic]
+    record_errors: int
+    fatal: bool
 
 
 def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> bytearray:
@@ -390,42 +474,65 @@ def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> b
     return bytearray(b"".join([view[(n - 1) * size : n * size] for n in numbers]))
 
 
-def _hash_lines(path: str, out: BinaryIO, conn: Connection) -> None:
-    """In the worker: the file's SHA-256, and each line's digest written to `out`."""
+def _worker_main(
+    path: str, display: str, split: int | None, out: BinaryIO, conn: Connection
+) -> None:
+    """In the worker: hash the file and every line; parse the lines from `split` on."""
     try:
         hasher = hashlib.sha256()
         total = 0
+        lines_before_split = 0
         with open(path, "rb") as stream:
             for _, lines in iter_line_blocks(stream, hasher.update):
                 out.write(b"".join(map(_digest, map(_sha256, lines))))
                 total += len(lines)
         out.flush()
-        conn.send((hasher.hexdigest(), total))
+        tail: _Tail | None = None
+        if split is not None:
+            collector = _Collector(display, "jsonl")
+            collector.defer_raw_digests = True
+            with open(path, "rb") as stream:
+                lines_before_split = stream.read(split).count(b"\n")
+                blocks = iter_line_blocks(stream, None, lines_before_split + 1, at_start=False)
+                _read_jsonl_blocks(collector, blocks)
+            tail = _Tail(
+                collector.line_ids,
+                collector.line_numbers,
+                collector.scene_runs,
+                collector.route_runs,
+                collector.diagnostics,
+                collector.record_errors,
+                collector.fatal,
+            )
+        conn.send((hasher.hexdigest(), total, tail))
     except BaseException:  # the parent reports the problem from its own read
         conn.send(None)
     finally:
         conn.close()
 
 
-class _DigestWorker:
-    """A forked process that hashes the source while the parent parses it."""
+class _SourceWorker:
+    """A forked process that hashes the source, and parses its end, while the parent parses."""
 
     @staticmethod
     def available() -> bool:
         return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, display: str, split: int | None) -> None:
         context = multiprocessing.get_context("fork")
+        self.split = split
         self._out = tempfile.TemporaryFile()  # noqa: SIM115  # closed by finish()
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_hash_lines, args=(os.fspath(path), self._out, send), daemon=True
+            target=_worker_main,
+            args=(os.fspath(path), display, split, self._out, send),
+            daemon=True,
         )
         self._process.start()
         send.close()
 
-    def finish(self) -> tuple[str, int, bytearray] | None:
-        """Wait for the worker: (file sha256, number of lines, digest of every line)."""
+    def finish(self) -> tuple[str, int, bytearray, _Tail | None] | None:
+        """Wait for the worker: (file sha256, lines in the file, every line's digest, the tail)."""
         try:
             message = self._receive.recv()
         except EOFError:
@@ -435,12 +542,12 @@ class _DigestWorker:
         try:
             if message is None:
                 return None
-            sha256, total = message
+            sha256, total, tail = message
             digests = bytearray(int(total) * DIGEST_SIZE)
             self._out.seek(0)
             if self._out.readinto(digests) != len(digests):
                 return None
-            return str(sha256), int(total), digests
+            return str(sha256), int(total), digests, tail
         finally:
             self._out.close()
 
@@ -448,45 +555,59 @@ class _DigestWorker:
 def _read_jsonl(
     collector: _Collector, stream: BinaryIO, on_chunk: Callable[[bytes], None] | None
 ) -> None:
+    _read_jsonl_blocks(collector, iter_line_blocks(stream, on_chunk))
+
+
+def _read_jsonl_blocks(collector: _Collector, blocks: Iterator[tuple[int, list[bytes]]]) -> None:
     loads = orjson.loads
-    for first_line, lines in iter_line_blocks(stream, on_chunk):
+    for first_line, lines in blocks:
         for start in range(0, len(lines), RECORD_BLOCK):
             block = lines[start : start + RECORD_BLOCK]
             first = first_line + start
             try:
                 records: list[object] = list(map(loads, block))
             except orjson.JSONDecodeError:
-                numbers, records, raws = _parse_slowly(collector, first, block)
+                _slow_jsonl_block(collector, first, block)
                 if collector.fatal:
                     return
-                collector.accept_block(numbers, records, raws)
                 continue
             collector.accept_block(range(first, first + len(block)), records, block)
 
 
-def _parse_slowly(
-    collector: _Collector, first: int, block: list[bytes]
-) -> tuple[list[int], list[object], list[bytes]]:
-    numbers: list[int] = []
-    records: list[object] = []
-    raws: list[bytes] = []
+def _slow_jsonl_block(collector: _Collector, first: int, block: list[bytes]) -> None:
+    """A block with a line that does not parse: blank lines are skipped; problems in line order.
+
+    With only blank lines in the way, the rest still goes through the fast
+    path; otherwise every line is checked in turn, so that the first 20
+    problems reported are the first 20 of the file.
+    """
+    parsed: list[tuple[int, object, bytes] | tuple[int, RecordProblem]] = []
+    malformed = False
     for offset, raw in enumerate(block):
         number = first + offset
         try:
-            record = orjson.loads(raw)
+            parsed.append((number, orjson.loads(raw), raw))
         except orjson.JSONDecodeError as error:
             problem = json_problem(raw, error)
-            if problem is None:
-                continue
+            if problem is not None:
+                parsed.append((number, problem))
+                malformed = True
+    if not malformed:
+        good = cast(list[tuple[int, object, bytes]], parsed)
+        collector.accept_block(
+            [item[0] for item in good], [item[1] for item in good], [item[2] for item in good]
+        )
+        return
+    for item in parsed:
+        if len(item) == 2:
+            number, problem = item
             if problem.fatal:
                 collector.unreadable(number, f"cannot read the source: {problem.message}")
-                break
+                return
             collector.record_error(number, "SP402", problem.message)
-            continue
-        numbers.append(number)
-        records.append(record)
-        raws.append(raw)
-    return numbers, records, raws
+        else:
+            number, record, raw = item
+            collector.accept_one(number, record, raw)
 
 
 def _read_records(

@@ -116,7 +116,10 @@ def utf8_problem(raw: bytes) -> str | None:
 
 
 def iter_line_blocks(
-    stream: BinaryIO, on_chunk: Callable[[bytes], None] | None = None
+    stream: BinaryIO,
+    on_chunk: Callable[[bytes], None] | None = None,
+    first_line: int = 1,
+    at_start: bool = True,
 ) -> Iterator[tuple[int, list[bytes]]]:
     """Yield `(number of the first line, lines)` blocks of a byte stream.
 
@@ -126,10 +129,12 @@ def iter_line_blocks(
     keeps memory flat and lets callers work on whole blocks. `on_chunk` sees
     every byte of the file exactly once (the compiler hashes the file with it).
     Raises `SourceFormatError` when the start of the file is binary or UTF-16/32.
+    A stream positioned at the start of a later line reads with `first_line`
+    set to its number and `at_start=False` (no start-of-file checks).
     """
     carry = b""
-    next_line = 1
-    first = True
+    next_line = first_line
+    first = at_start
     while True:
         chunk = stream.read(READ_CHUNK_BYTES)
         if on_chunk is not None and chunk:

@@ -215,3 +215,38 @@ def test_the_hashing_worker_on_txt(tmp_path: Path) -> None:
     assert alone.table is not None
     assert forked.table is not None
     assert (forked.table.sha256, forked.table.digests) == (alone.table.sha256, alone.table.digests)
+
+
+LINE = st.one_of(
+    st.builds(
+        lambda n, scene, route: json.dumps(
+            {"line_id": f"line_{n}", "text": "t", "scene_id": scene, "route_id": route}
+        ),
+        st.integers(min_value=1, max_value=40),
+        st.sampled_from(["scene_1", "scene_2", None]),
+        st.sampled_from(["route_1", None]),
+    ),
+    st.sampled_from(["", "  ", "{broken", '{"line_id": "Bad", "text": "x"}', "[1]"]),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(LINE, min_size=1, max_size=60))
+def test_reading_with_a_worker_equals_reading_alone(lines: list[str]) -> None:
+    """The worker parses the end of the file; merged, it must equal one sequential read."""
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory) / "s.jsonl"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        alone = read_source(source, "jsonl", parallel=False)
+        forked = read_source(source, "jsonl", parallel=True)
+    assert forked.diagnostics == alone.diagnostics
+    if alone.table is None:
+        assert forked.table is None
+        return
+    assert forked.table is not None
+    assert forked.table.line_ids == alone.table.line_ids
+    assert list(forked.table.line_numbers) == list(alone.table.line_numbers)
+    assert forked.table.digests == alone.table.digests
+    assert forked.table.sha256 == alone.table.sha256
+    assert forked.table.scene_runs == alone.table.scene_runs
+    assert forked.table.route_runs == alone.table.route_runs
