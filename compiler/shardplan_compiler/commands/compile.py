@@ -61,6 +61,11 @@ def write_atomically(result: CompileResult, target: Path) -> str:
         "w+b", dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False
     )
     try:
+        # NamedTemporaryFile creates 0600; a plan is a file to share and review, so it gets
+        # the mode any new file of the user gets (0644 under the usual umask).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         with handle:
             plan_id = result.write(handle, WORKERS)  # type: ignore[arg-type]
             handle.flush()
