@@ -49,6 +49,13 @@ def machine_summary() -> str:
     )
 
 
+def wait_for_quiet(limit_s: float, threshold: float = 1.0) -> None:
+    """Wait (up to `limit_s`) until the machine is quiet: ratios taken under load are skewed."""
+    deadline = time.monotonic() + limit_s
+    while os.getloadavg()[0] >= threshold and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
@@ -64,6 +71,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, help="generate inputs here and keep them")
     parser.add_argument("--json", type=Path, dest="json_path", help="also write the rows as JSON")
     parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the 1-minute load average to fall below 1",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 when a target is missed or a benchmark fails"
     )
     args = parser.parse_args(argv)
@@ -77,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     size_name: SizeName = args.size or ("quick" if args.quick else "full")
     selected: list[str] = args.benchmarks or list(BENCHMARKS)
+    wait_for_quiet(args.wait_quiet)
     started = time.perf_counter()
     print(f"shardplan benchmarks, size {size_name}: {machine_summary()}", flush=True)
     load_before = os.getloadavg()[0]
