@@ -1,0 +1,1 @@
+"""shardplan's benchmark harness: `python -m bench` (see docs/benchmarks.md)."""
