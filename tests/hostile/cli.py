@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +65,15 @@ class Outcome:
         return self.returncode is None
 
 
-def run_cli(args: Sequence[str], cwd: Path, timeout_s: float = HANG_TIMEOUT_S) -> Outcome:
+def run_cli(
+    args: Sequence[str],
+    cwd: Path,
+    timeout_s: float = HANG_TIMEOUT_S,
+    extra_env: Mapping[str, str] | None = None,
+) -> Outcome:
     """`shardplan ARGS` in `cwd`; stdout and stderr together, decoded leniently."""
     env = dict(os.environ)
+    env.update(extra_env or {})
     env.pop("GITHUB_ACTIONS", None)  # plain text diagnostics
     env["COLUMNS"] = "200"
     started = time.monotonic()
