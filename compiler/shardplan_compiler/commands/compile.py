@@ -138,7 +138,7 @@ def check_plan(path: Path) -> tuple[int, list[Diagnostic], str]:
     loaded = load_spec(spec_path)
     result = compile_loaded_spec(loaded, source_path, plan_dir)
     found = [*loaded.diagnostics, *result.diagnostics]
-    if _has_errors(found) or result.plan is None:
+    if _has_errors(found) or not result.ok:
         stale = Diagnostic(
             path=path.as_posix(),
             line=1,
@@ -152,7 +152,8 @@ def check_plan(path: Path) -> tuple[int, list[Diagnostic], str]:
     new_bytes = result.to_bytes()
     if new_bytes == old_bytes:
         return exit_codes.OK, [], f"{path.as_posix()}: up to date"
-    diff = diff_plans(old, result.plan)
+    new = parse_plan(new_bytes, path)
+    diff = diff_plans(old, new)
     _, changed, added, removed = diff.totals()
     parts = [f"{changed} shard(s) changed, {added} added, {removed} removed"]
     parts += [
