@@ -39,13 +39,7 @@ class LazyGroup(click.Group):
         return command
 
 
-def _version() -> str:
-    from shardplan_schemas import __version__
-
-    return __version__
-
-
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version=_version(), prog_name="shardplan")
+@click.version_option(package_name="shardplan", prog_name="shardplan")
 def main() -> None:
     """Validate pipeline specs, compile them into shard plans, review and run the plans."""

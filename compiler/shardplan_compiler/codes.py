@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shardplan_schemas.diagnostics import Severity
+from shardplan_schemas.vocabulary import Severity
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ Loading, validation, source reading, sharding and plan checks all produce
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-Severity = Literal["error", "warning", "info"]
+from shardplan_schemas.vocabulary import Severity
+
+__all__ = ["Diagnostic", "Severity"]
 
 
 class Diagnostic(BaseModel):

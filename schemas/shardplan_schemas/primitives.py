@@ -7,13 +7,43 @@ wherever it appears, and its pattern shows up once in the exported schemas.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-ID_PATTERN = r"^[a-z]+(?:_[0-9]+)+$"
-LANGUAGE_PATTERN = r"^[a-z]{2}(?:-[A-Z]{2})?$"
-SHA256_PATTERN = r"^[0-9a-f]{64}$"
+from shardplan_schemas.vocabulary import (
+    ID_PATTERN,
+    LANGUAGE_PATTERN,
+    LLM_PHASES,
+    MAX_CAP,
+    MAX_SIZE,
+    PER_LANGUAGE_PHASES,
+    PHASE_ORDER,
+    SHA256_PATTERN,
+    PhaseName,
+    SourceFormat,
+    Strategy,
+)
+
+__all__ = [
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "LLM_PHASES",
+    "MAX_CAP",
+    "MAX_SIZE",
+    "PER_LANGUAGE_PHASES",
+    "PHASE_ORDER",
+    "SHA256_PATTERN",
+    "AgentName",
+    "LanguageCode",
+    "LineId",
+    "PhaseName",
+    "RouteId",
+    "SceneId",
+    "Sha256Hex",
+    "SourceFormat",
+    "Strategy",
+]
 
 LineId = Annotated[
     str,
@@ -63,30 +93,3 @@ AgentName = Annotated[
         examples=["direct_translator"],
     ),
 ]
-
-PhaseName = Literal["ingest", "context", "pretranslation", "translate", "qa", "edit", "export"]
-"""The seven pipeline phases. Their canonical execution order is `PHASE_ORDER`."""
-
-PHASE_ORDER: tuple[PhaseName, ...] = (
-    "ingest",
-    "context",
-    "pretranslation",
-    "translate",
-    "qa",
-    "edit",
-    "export",
-)
-LLM_PHASES: frozenset[PhaseName] = frozenset(
-    {"context", "pretranslation", "translate", "qa", "edit"}
-)
-"""Phases that run agents: `agents` is required on them when enabled."""
-PER_LANGUAGE_PHASES: frozenset[PhaseName] = frozenset({"translate", "qa", "edit", "export"})
-"""Phases that run once per target language (same shards for each)."""
-
-Strategy = Literal["full", "scene", "chunk", "route"]
-"""How a phase splits its lines into shards (DESIGN §4)."""
-
-SourceFormat = Literal["jsonl", "csv", "txt"]
-
-MAX_SIZE = 1_000_000
-MAX_CAP = 10_000

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from shardplan_schemas.diagnostics import Severity
-from shardplan_schemas.primitives import LLM_PHASES, PHASE_ORDER
+from shardplan_schemas.vocabulary import LLM_PHASES, PHASE_ORDER, Severity
 
 PointerPart = str | int
 
