@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,6 +90,10 @@ class ModelRule:
     """A mapping with exactly these fields (unknown keys are errors)."""
 
     fields: tuple[tuple[str, FieldRule], ...]
+    names: frozenset[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset(name for name, _ in self.fields))
 
 
 Rule = IntRule | FloatRule | StrRule | BoolRule | ChoiceRule | ListRule | ModelRule
@@ -225,19 +229,18 @@ def accepts(rule: Rule, value: object) -> bool:
     if isinstance(rule, ModelRule):
         if not isinstance(value, Mapping):
             return False
-        fields = dict(rule.fields)
-        if any(key not in fields for key in value):
+        if not rule.names.issuperset(value):
             return False
-        for name, field in rule.fields:
+        for name, field_rule in rule.fields:
             if name not in value:
-                if field.required:
+                if field_rule.required:
                     return False
                 continue
             item = value[name]
             if item is None:
-                if not field.nullable:
+                if not field_rule.nullable:
                     return False
-            elif not accepts(field.rule, item):
+            elif not accepts(field_rule.rule, item):
                 return False
         return True
     if isinstance(rule, ListRule):

@@ -49,14 +49,12 @@ _TIMESTAMP, _MERGE, _SEQ, _MAP = (_TAG + t for t in ("timestamp", "merge", "seq"
 _SCALARS = SafeConstructor()
 
 
-@dataclass(frozen=True)
-class NodePosition:
-    """Where one value sits: its key (the item itself for list items) and the value."""
+NodePosition = tuple[int, int, int, int]
+"""Where one value sits: key line, key column, value line, value column (1-based).
 
-    key_line: int
-    key_column: int
-    value_line: int
-    value_column: int
+For a list item the "key" is the item itself. A plain tuple, not a dataclass:
+one is made for every node of every spec, and `validate` reads hundreds of specs.
+"""
 
 
 @dataclass
@@ -77,12 +75,12 @@ class PositionIndex:
     def locate(self, pointer: Pointer) -> tuple[int, int]:
         """Line and column of the value at `pointer`, or of its nearest existing ancestor."""
         found = self._nearest(pointer)
-        return (found.value_line, found.value_column) if found else (1, 1)
+        return (found[2], found[3]) if found else (1, 1)
 
     def locate_key(self, pointer: Pointer) -> tuple[int, int]:
         """Line and column of the key naming `pointer` (the item itself for list items)."""
         found = self._nearest(pointer)
-        return (found.key_line, found.key_column) if found else (1, 1)
+        return (found[0], found[1]) if found else (1, 1)
 
 
 @dataclass(frozen=True)
@@ -235,7 +233,7 @@ def parse_yaml(text: str) -> YamlDocument:
         line, column = _mark(root)
         problem = YamlProblem("SP109", (), line, column, "the document nests too deeply to read")
         return YamlDocument(None, positions, [problem], {})
-    positions.positions.setdefault((), NodePosition(*_mark(root), *_mark(root)))
+    positions.positions.setdefault((), (*_mark(root), *_mark(root)))
     return YamlDocument(data, positions, converter.problems, converter.covered)
 
 
@@ -374,43 +372,65 @@ class _Converter:
             None,
         )
 
+    # `sequence` and `mapping` run for every node of every spec: plain string
+    # scalars, the bulk of a spec, take an inline path.
+
     def sequence(self, node: SequenceNode, pointer: Pointer, depth: int) -> list[object]:
         if node.tag != _SEQ:
             self.forbidden_tag(node, pointer)
+        positions = self.positions.positions
         items: list[object] = []
         for index, item in enumerate(node.value):
             item_pointer = (*pointer, index)
-            line, column = _mark(item)
-            self.positions.positions[item_pointer] = NodePosition(line, column, line, column)
-            items.append(self.value(item, item_pointer, depth + 1))
+            mark = item.start_mark
+            positions[item_pointer] = (
+                mark.line + 1,
+                mark.column + 1,
+                mark.line + 1,
+                mark.column + 1,
+            )
+            if type(item) is ScalarNode and item.tag == _STR:
+                items.append(item.value)
+            else:
+                items.append(self.value(item, item_pointer, depth + 1))
         return items
 
     def mapping(self, node: MappingNode, pointer: Pointer, depth: int) -> dict[str, object]:
         if node.tag != _MAP:
             self.forbidden_tag(node, pointer)
+        positions = self.positions.positions
         result: dict[str, object] = {}
-        first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = self.key(key_node, pointer)
-            if key is None:
-                continue
+            if type(key_node) is ScalarNode and key_node.tag == _STR:
+                key: str = key_node.value
+            else:
+                odd_key = self.key(key_node, pointer)
+                if odd_key is None:
+                    continue
+                key = odd_key
             key_pointer = (*pointer, key)
-            if key in first_line:
+            if key in result:
                 self.report(
                     "SP102",
                     key_pointer,
                     key_node,
                     f"the key `{key}` appears twice in this mapping (first on line "
-                    f"{first_line[key]}); YAML would silently keep only the last — remove one",
+                    f"{positions[key_pointer][0]}); YAML would silently keep only the last — "
+                    "remove one",
                     frozenset(),
                 )
                 continue
-            key_line, key_column = _mark(key_node)
-            first_line[key] = key_line
-            self.positions.positions[key_pointer] = NodePosition(
-                key_line, key_column, *_mark(value_node)
+            key_mark, value_mark = key_node.start_mark, value_node.start_mark
+            positions[key_pointer] = (
+                key_mark.line + 1,
+                key_mark.column + 1,
+                value_mark.line + 1,
+                value_mark.column + 1,
             )
-            result[key] = self.value(value_node, key_pointer, depth + 1)
+            if type(value_node) is ScalarNode and value_node.tag == _STR:
+                result[key] = value_node.value
+            else:
+                result[key] = self.value(value_node, key_pointer, depth + 1)
         return result
 
     def key(self, key_node: Node, pointer: Pointer) -> str | None:

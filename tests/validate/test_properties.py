@@ -210,6 +210,9 @@ def mutated_specs(draw: st.DrawFn) -> tuple[Data, Mutation]:
             )
         )
         _get(data, pointer[:-1])[pointer[-1]] = value  # type: ignore[index]
+        if pointer == ("phases", 0, "enabled") and phase_list[0]["phase"] in LLM_PHASES:
+            # the rules count anything but `false` as enabled, and enabled LLM phases need agents
+            phase_list[0].setdefault("agents", ["x"])
         code = {("version",): "SP208", ("phases", 0, "phase"): "SP206"}.get(pointer, "SP203")
         return data, Mutation(kind, code, pointer)
     if kind == "out-of-range":
