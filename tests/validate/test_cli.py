@@ -218,8 +218,9 @@ def _heavy(loaded: set[str]) -> list[str]:
 def test_validate_imports_stay_lean_for_a_clean_spec() -> None:
     loaded = _modules_after_validate(GOLDEN, 0)
     assert "shardplan_compiler.quick_check" in loaded  # the probe really ran validate
-    # a certainly-clean spec never needs the error-explaining path
+    # a certainly-clean spec never needs the error-explaining path, nor the models
     assert "shardplan_compiler.spec_loading" not in loaded
+    assert "pydantic" not in loaded
     assert _heavy(loaded) == []
 
 
