@@ -12,6 +12,9 @@ from pathlib import Path
 from .seeds import REPO, write_seeds
 
 RUNS_DONE = re.compile(rb"Done (\d+) runs in (\d+) second")
+PROGRESS = re.compile(rb"^#(\d+)\s", re.MULTILINE)
+KEPT_CRASHES = Path(tempfile.gettempdir()) / "shardplan-fuzz-crashes"
+"""Crash inputs are copied here, out of the run's temporary directory, to be replayed."""
 INPUT_TIMEOUT_S = 10
 """One input taking longer than this is a hang: libFuzzer stops and saves it."""
 MAX_LEN = 16384
@@ -56,10 +59,16 @@ def run_target(target: str, seconds: float, work: Path, seed: int | None = None)
     found = RUNS_DONE.search(log)
     crashes = sorted(artifacts.iterdir())
     artifact = crashes[0].read_bytes() if crashes else None
+    if crashes:
+        KEPT_CRASHES.mkdir(exist_ok=True)
+        kept = KEPT_CRASHES / f"{target}-{crashes[0].name}"
+        kept.write_bytes(crashes[0].read_bytes())
+        log += f"\ncrash input kept at {kept}; replay: python -m tests.fuzz.worker {target} {kept}\n".encode()
+    progress = PROGRESS.findall(log)
     return FuzzResult(
         target=target,
         ok=done.returncode == 0 and not crashes and found is not None,
-        executions=int(found.group(1)) if found else 0,
+        executions=int(found.group(1)) if found else int(progress[-1]) if progress else 0,
         seconds=float(found.group(2)) if found else 0.0,
         artifact=artifact,
         log_tail=log[-4000:].decode("utf-8", "replace"),
