@@ -492,7 +492,7 @@ def _worker_main(
             collector = _Collector(display, "jsonl")
             collector.defer_raw_digests = True
             with open(path, "rb") as stream:
-                lines_before_split = stream.read(split).count(b"\n")
+                lines_before_split = _count_newlines(stream, split)
                 blocks = iter_line_blocks(stream, None, lines_before_split + 1, at_start=False)
                 _read_jsonl_blocks(collector, blocks)
             tail = _Tail(
@@ -509,6 +509,19 @@ def _worker_main(
         conn.send(None)
     finally:
         conn.close()
+
+
+def _count_newlines(stream: BinaryIO, limit: int) -> int:
+    """Line breaks in the first `limit` bytes, a megabyte at a time (memory stays flat)."""
+    count = 0
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        left -= len(chunk)
+    return count
 
 
 class _SourceWorker:
