@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shardplan_compiler.yaml_tree import parse_yaml, read_spec_file, read_spec_text
+from shardplan_schemas.spec_rules import spec_rule_violations
 
 if TYPE_CHECKING:
-    from shardplan_schemas.spec_rules import RuleViolation
+    pass
 
 
 @dataclass(frozen=True)
@@ -271,30 +272,6 @@ def accepts(rule: Rule, value: object) -> bool:
     return any(type(value) is type(choice) and value == choice for choice in rule.choices)
 
 
-def rule_violations(data: object) -> list[RuleViolation]:
-    """`spec_rule_violations(data)`, shielded from phase names of the wrong type.
-
-    The rules compare a phase's name against sets of names, which raises on a
-    list or a mapping (`phase: []`); such a name is the model's finding (SP206),
-    so the rules see it as absent.
-    """
-    from shardplan_schemas.spec_rules import spec_rule_violations
-
-    if isinstance(data, Mapping) and isinstance(data.get("phases"), list):
-        phases: list[object] = data["phases"]
-        if any(_odd_phase_name(phase) for phase in phases):
-            shielded = [
-                {**phase, "phase": None} if _odd_phase_name(phase) else phase  # type: ignore[dict-item]
-                for phase in phases
-            ]
-            data = {**data, "phases": shielded}
-    return spec_rule_violations(data)
-
-
-def _odd_phase_name(phase: object) -> bool:
-    return isinstance(phase, Mapping) and not isinstance(phase.get("phase"), str | None)
-
-
 def certainly_clean(path: Path) -> bool:
     """Whether the spec file at `path` certainly has no diagnostic at all (errors or warnings).
 
@@ -310,4 +287,4 @@ def certainly_clean(path: Path) -> bool:
     document = parse_yaml(text)
     if document.data is None or document.problems:
         return False
-    return accepts(SPEC_RULE, document.data) and not rule_violations(document.data)
+    return accepts(SPEC_RULE, document.data) and not spec_rule_violations(document.data)

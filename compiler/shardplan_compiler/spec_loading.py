@@ -23,7 +23,6 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from shardplan_compiler.codes import CODES
-from shardplan_compiler.quick_check import rule_violations
 from shardplan_compiler.yaml_tree import (
     Pointer,
     PositionIndex,
@@ -36,6 +35,7 @@ from shardplan_compiler.yaml_tree import (
 from shardplan_schemas.diagnostics import Diagnostic
 from shardplan_schemas.primitives import LANGUAGE_PATTERN
 from shardplan_schemas.spec import PipelineSpec
+from shardplan_schemas.spec_rules import spec_rule_violations
 
 KEY_POINTED_RULES = frozenset({"SP306", "SP307", "SP311"})
 """Rules about a key that should not be there: they point at the key, not its value."""
@@ -125,7 +125,7 @@ def _validate(path: Path, raw: bytes, text: str) -> LoadedSpec:
             diagnostics.append(
                 _diagnostic(path, "SP208", ("version",), positions.locate(("version",)), message)
             )
-        for violation in rule_violations(data):
+        for violation in spec_rule_violations(data):
             if is_covered(document.covered, violation.pointer, violation.code):
                 continue
             position = (

@@ -116,7 +116,9 @@ def _phase_order_rules(phases: Sequence[object]) -> Iterator[RuleViolation]:
 
 
 def _phase_rules(index: int, phase: Mapping[str, object]) -> Iterator[RuleViolation]:
-    name = phase.get("phase")
+    # A name of the wrong type (`phase: []`) is the model's finding; the rules
+    # treat it as absent rather than hashing it into the sets below.
+    name = phase.get("phase") if isinstance(phase.get("phase"), str) else None
     enabled = phase.get("enabled", True)
     agents = phase.get("agents")
     base: tuple[PointerPart, ...] = ("phases", index)

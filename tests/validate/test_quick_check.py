@@ -27,9 +27,9 @@ from shardplan_compiler.quick_check import (
     StrRule,
     accepts,
     certainly_clean,
-    rule_violations,
 )
 from shardplan_schemas.spec import PipelineSpec
+from shardplan_schemas.spec_rules import spec_rule_violations
 
 from .test_properties import mutated_specs, valid_specs
 
@@ -145,7 +145,7 @@ def perturbed_specs(draw: st.DrawFn) -> object:
 @settings(max_examples=400, deadline=None)
 @given(perturbed_specs())
 def test_what_the_quick_check_accepts_the_model_accepts(data: object) -> None:
-    errors = [v for v in rule_violations(data) if v.severity == "error"]
+    errors = [v for v in spec_rule_violations(data) if v.severity == "error"]
     quick = accepts(SPEC_RULE, data) and not errors
     model = _model_accepts(data)
     if quick:
@@ -163,14 +163,14 @@ def test_what_the_quick_check_accepts_the_model_accepts(data: object) -> None:
 @given(valid_specs())
 def test_valid_specs_take_the_fast_path(data: dict[str, object]) -> None:
     assert accepts(SPEC_RULE, data)
-    assert rule_violations(data) == []
+    assert spec_rule_violations(data) == []
 
 
 @settings(max_examples=100, deadline=None)
 @given(mutated_specs())
 def test_mutated_specs_do_not(case: tuple[dict[str, object], object]) -> None:
     data, _ = case
-    assert not (accepts(SPEC_RULE, data) and not rule_violations(data))
+    assert not (accepts(SPEC_RULE, data) and not spec_rule_violations(data))
 
 
 def test_certainly_clean_on_files() -> None:
