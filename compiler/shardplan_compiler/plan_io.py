@@ -228,7 +228,8 @@ def _head_text(doc: PlanDocument, plan_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-PARALLEL_MIN_SHARDS = 50_000
+PARALLEL_MIN_SHARDS = 200_000
+"""Below this, forking costs more (memory: refcounts copy the shared pages) than it saves."""
 
 
 def write_plan(doc: PlanDocument, out: BinaryIO, workers: int = 1) -> str:
