@@ -289,3 +289,25 @@ def test_unseekable_output_gets_the_same_bytes(tmp_path: Path) -> None:
     pipe = Pipe()
     result.write(pipe)  # type: ignore[arg-type]
     assert pipe.data == GOLDEN_PLAN.read_bytes()
+
+
+def test_shard_fingerprint_function_matches_the_plan() -> None:
+    """`fingerprint.shard_fingerprint` is the reference the plan builder's batched hashing follows."""
+    from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
+    from shardplan_compiler.sources import read_source
+
+    plan = load_plan(GOLDEN_PLAN)
+    table = read_source(GOLDEN_PLAN.parent / plan.source.path, "jsonl").table
+    assert table is not None
+    for phase in plan.phases:
+        execution = phase.execution
+        header = fingerprint_header(
+            phase.phase,
+            phase.agents,
+            execution.strategy,
+            execution.chunk_size,
+            execution.scene_batch_size,
+            execution.route_batch_size,
+        )
+        for shard in phase.shards:
+            assert shard_fingerprint(header, table.digests, shard.start, shard.end) == shard.sha256
