@@ -130,6 +130,9 @@ class _Collector:
         self.record_errors = 0
         self.fatal = False
         self.defer_raw_digests = False
+        self.seen: set[str] = set()
+        """Every line id so far: a set that grows while reading (in the worker's shadow)."""
+        self.duplicate_suspected = False
         """True when a `_SourceWorker` hashes the raw lines: skip them here."""
 
     # -- reporting ---------------------------------------------------------------
@@ -239,6 +242,9 @@ class _Collector:
     ) -> None:
         offset = len(self.line_ids)
         self.line_ids.extend(line_ids)
+        self.seen.update(line_ids)
+        if len(self.seen) != len(self.line_ids):
+            self.duplicate_suspected = True
         self.line_numbers.extend(numbers)
         self.digests += digests
         self.scene_runs.extend(offset, scene_ids)
@@ -265,6 +271,8 @@ class _Collector:
     def merge(self, tail: _Tail) -> None:
         """Append what the worker read of the end of the file, as if read here."""
         offset = len(self.line_ids)
+        if tail.duplicate_suspected or not self.seen.isdisjoint(tail.line_ids):
+            self.duplicate_suspected = True
         self.line_ids.extend(tail.line_ids)
         self.line_numbers.extend(tail.line_numbers)
         for mine, theirs in (
@@ -290,10 +298,12 @@ class _Collector:
     def check_duplicates(self) -> None:
         """Report each repeated line_id, naming both places.
 
-        Done once at the end with one set (cheaper than checking every block),
-        and only walked line by line when there is a duplicate.
+        The set of ids grows while reading, which costs nothing extra when a
+        worker reads alongside; only a file with a duplicate is walked line by
+        line here, to name both places.
         """
-        if len(set(self.line_ids)) == len(self.line_ids):
+        self.seen = set()
+        if not self.duplicate_suspected:
             return
         first_index: dict[str, int] = {}
         for index, line_id in enumerate(self.line_ids):
@@ -462,6 +472,7 @@ class _Tail:
     diagnostics: list[Diagnostic]
     record_errors: int
     fatal: bool
+    duplicate_suspected: bool
 
 
 def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> bytearray:
@@ -503,7 +514,9 @@ def _worker_main(
                 collector.diagnostics,
                 collector.record_errors,
                 collector.fatal,
+                collector.duplicate_suspected,
             )
+            collector.seen = set()
         conn.send((hasher.hexdigest(), total, tail))
     except BaseException:  # the parent reports the problem from its own read
         conn.send(None)
