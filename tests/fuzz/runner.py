@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +31,13 @@ class FuzzResult:
     log_tail: str
 
 
-def run_target(target: str, seconds: float, work: Path, seed: int | None = None) -> FuzzResult:
+def run_target(
+    target: str,
+    seconds: float,
+    work: Path,
+    seed: int | None = None,
+    driver: str | None = None,
+) -> FuzzResult:
     """Fuzz `target` for `seconds` in a child process; its crash input, if any, in `artifact`."""
     corpus = write_seeds(target, work / f"{target}-corpus")
     artifacts = work / f"{target}-artifacts"
@@ -48,9 +55,13 @@ def run_target(target: str, seconds: float, work: Path, seed: int | None = None)
         *([f"-seed={seed}"] if seed is not None else []),
         str(corpus),
     ]
+    env = dict(os.environ)
+    if driver is not None:
+        env["SHARDPLAN_FUZZ_DRIVER"] = driver
     done = subprocess.run(
         args,
         cwd=REPO,
+        env=env,
         capture_output=True,
         timeout=seconds + 120,
         check=False,

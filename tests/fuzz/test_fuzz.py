@@ -49,3 +49,16 @@ def test_a_raising_target_is_reported_with_its_input(tmp_path: Path) -> None:
     assert not result.ok
     assert result.artifact is not None
     assert b"boom" in result.artifact
+
+
+@pytest.mark.parametrize("target", ["selftest_crash", "plan"])
+def test_the_hypothesis_fallback_driver_runs_and_reports(target: str, tmp_path: Path) -> None:
+    """Where atheris is missing, `st.binary()` drives the same targets with the same reports."""
+    result = run_target(target, 2, tmp_path, SEED, driver="hypothesis")
+    if target == "selftest_crash":
+        assert not result.ok
+        assert result.artifact is not None
+        assert b"boom" in result.artifact
+    else:
+        assert result.ok, result.log_tail
+        assert result.executions > 10
