@@ -305,6 +305,7 @@ class _Collector:
         self.seen = set()
         if not self.duplicate_suspected:
             return
+        self.duplicate_suspected = False  # reported once, however often this is called
         first_index: dict[str, int] = {}
         for index, line_id in enumerate(self.line_ids):
             earlier = first_index.setdefault(line_id, index)
@@ -410,14 +411,21 @@ def read_source(
         collector.unreadable(error.line or 1, f"cannot read the source {shown}: {error.message}")
     if worker is None:
         return collector.result(hasher.hexdigest())
-    done = worker.finish()
-    if done is None:
+    done = worker.receive()
+    digests = None
+    if done is not None:
+        sha256, line_total, tail = done
+        if tail is not None and not collector.fatal:
+            collector.merge(tail)
+        del tail
+        if not collector.fatal:
+            collector.check_duplicates()  # frees the id set before the digests come in
+        digests = worker.digests(line_total)
+    worker.close()
+    if done is None or digests is None:
         if not collector.fatal:
             collector.unreadable(1, f"cannot read the source {shown}: the reading worker failed")
         return collector.result("0" * 64)
-    sha256, line_total, digests, tail = done
-    if tail is not None and not collector.fatal:
-        collector.merge(tail)
     if collector.fatal or any(d.severity == "error" for d in collector.diagnostics):
         return collector.result("0" * 64)
     collector.digests = _pick_digests(digests, line_total, collector.line_numbers)
@@ -557,25 +565,27 @@ class _SourceWorker:
         self._process.start()
         send.close()
 
-    def finish(self) -> tuple[str, int, bytearray, _Tail | None] | None:
-        """Wait for the worker: (file sha256, lines in the file, every line's digest, the tail)."""
+    def receive(self) -> tuple[str, int, _Tail | None] | None:
+        """Wait for the worker: (file sha256, lines in the file, the tail it parsed)."""
         try:
             message = self._receive.recv()
         except EOFError:
             message = None
         self._process.join()
         self._receive.close()
-        try:
-            if message is None:
-                return None
-            sha256, total, tail = message
-            digests = bytearray(int(total) * DIGEST_SIZE)
-            self._out.seek(0)
-            if self._out.readinto(digests) != len(digests):
-                return None
-            return str(sha256), int(total), digests, tail
-        finally:
-            self._out.close()
+        if message is None:
+            return None
+        sha256, total, tail = message
+        return str(sha256), int(total), tail
+
+    def digests(self, total: int) -> bytearray | None:
+        """Every line's digest, as the worker wrote them."""
+        digests = bytearray(total * DIGEST_SIZE)
+        self._out.seek(0)
+        return digests if self._out.readinto(digests) == len(digests) else None
+
+    def close(self) -> None:
+        self._out.close()
 
 
 def _read_jsonl(
