@@ -10,18 +10,16 @@ once through `ShardPlan` when someone asks for the model.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from itertools import repeat
-from operator import methodcaller
 
 from pydantic import JsonValue
 
-from shardplan_compiler.fingerprint import fingerprint_header
+from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
 from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
 from shardplan_compiler.sharding import (
     HEAVY_SKEW,
@@ -33,7 +31,7 @@ from shardplan_compiler.sharding import (
     size_stats,
     split_groups,
 )
-from shardplan_compiler.sources import DIGEST_SIZE, SourceTable
+from shardplan_compiler.sources import SourceTable
 from shardplan_schemas import __version__
 from shardplan_schemas.diagnostics import Severity
 from shardplan_schemas.plan import PLAN_FORMAT
@@ -44,8 +42,6 @@ Pointer = tuple[str | int, ...]
 MAX_NAMED_LINES = 5
 MAX_SPLIT_WARNINGS = 10
 DEFAULT_CHUNK_SIZE = 10
-_sha256 = hashlib.sha256
-_hexdigest = methodcaller("hexdigest")
 NO_EXECUTION_PHASES: frozenset[str] = frozenset({"ingest", "export"})
 
 
@@ -337,23 +333,8 @@ def shard_batches(
         firsts = list(map(ids.__getitem__, batch_starts))
         lasts = list(map(ids.__getitem__, map((-1).__add__, batch_ends)))
         counts = list(map(int.__sub__, batch_ends, batch_starts))
-        shas = map(
-            _hexdigest,
-            map(
-                _sha256,
-                map(
-                    header.__add__,
-                    map(
-                        digests.__getitem__,
-                        map(
-                            slice,
-                            map((DIGEST_SIZE).__mul__, batch_starts),
-                            map((DIGEST_SIZE).__mul__, batch_ends),
-                        ),
-                    ),
-                ),
-            ),
-        )
+        # memoryview slices: a `full` shard must not copy the 32 MB of digests.
+        shas = map(partial(shard_fingerprint, header, digests), batch_starts, batch_ends)
         yield list(
             map(
                 SHARD_TEMPLATE.format,
