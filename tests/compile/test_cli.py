@@ -179,3 +179,10 @@ def test_a_real_process_exit_codes(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 2
+
+
+def test_compile_exit_codes_follow_validate() -> None:
+    """An unreadable spec (SP100) is I/O trouble (2); a broken one is an input error (1)."""
+    broken = REPO / "examples" / "broken"
+    assert run("compile", str(broken / "sp100-not-utf8.shardplan.yaml"))[0] == 2
+    assert run("compile", str(broken / "sp101-yaml-syntax.shardplan.yaml"))[0] == 1

@@ -18,7 +18,7 @@ from typing import BinaryIO
 import click
 
 from shardplan_compiler import exit_codes
-from shardplan_compiler.commands.validate import default_format
+from shardplan_compiler.commands.validate import IO_CODES, default_format
 from shardplan_compiler.compile_spec import CompileResult, PhaseSummary, compile_loaded_spec
 from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError, parse_plan, read_plan_bytes
@@ -106,6 +106,8 @@ def _compile_one(
     _emit(diagnostics, fmt, err=output is None)
     if _has_errors(diagnostics) or not result.ok:
         click.echo(f"shardplan compile: {spec}: no plan written (errors above)", err=True)
+        if any(d.code in IO_CODES for d in diagnostics):
+            return exit_codes.USAGE  # as validate: the spec could not be read at all
         return exit_codes.INPUT_ERRORS
     if output is None:
         stdout: BinaryIO = sys.stdout.buffer
