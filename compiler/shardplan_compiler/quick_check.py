@@ -21,10 +21,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from shardplan_compiler.yaml_tree import parse_yaml, read_spec_file, read_spec_text
 from shardplan_schemas.spec_rules import spec_rule_violations
+from shardplan_schemas.vocabulary import PHASE_ORDER, SourceFormat, Strategy
 
 if TYPE_CHECKING:
     pass
@@ -113,7 +114,7 @@ SPEC_RULE = ModelRule(
                 ModelRule(
                     (
                         ("path", FieldRule(StrRule(1, 4096), required=True)),
-                        ("format", FieldRule(ChoiceRule(("jsonl", "csv", "txt")), nullable=True)),
+                        ("format", FieldRule(ChoiceRule(get_args(SourceFormat)), nullable=True)),
                     )
                 ),
                 required=True,
@@ -163,17 +164,7 @@ SPEC_RULE = ModelRule(
                             (
                                 "phase",
                                 FieldRule(
-                                    ChoiceRule(
-                                        (
-                                            "ingest",
-                                            "context",
-                                            "pretranslation",
-                                            "translate",
-                                            "qa",
-                                            "edit",
-                                            "export",
-                                        )
-                                    ),
+                                    ChoiceRule(PHASE_ORDER),
                                     required=True,
                                 ),
                             ),
@@ -192,9 +183,7 @@ SPEC_RULE = ModelRule(
                                         (
                                             (
                                                 "strategy",
-                                                FieldRule(
-                                                    ChoiceRule(("full", "scene", "chunk", "route"))
-                                                ),
+                                                FieldRule(ChoiceRule(get_args(Strategy))),
                                             ),
                                             ("chunk_size", FieldRule(_SIZE, nullable=True)),
                                             ("scene_batch_size", FieldRule(_SIZE, nullable=True)),
