@@ -19,7 +19,6 @@ reported a second time.
 from __future__ import annotations
 
 import codecs
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,8 @@ from pathlib import Path
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from shardplan_compiler.file_checks import unreadable_reason
 
 PointerPart = str | int
 Pointer = tuple[PointerPart, ...]
@@ -130,12 +131,10 @@ def read_spec_file(path: Path) -> tuple[bytes | None, str | None]:
     end), and at most one byte more than a spec may hold, so a huge file is
     refused without reading it all.
     """
+    reason = unreadable_reason(path)
+    if reason is not None:
+        return None, reason
     try:
-        status = path.stat()
-        if stat.S_ISDIR(status.st_mode):
-            return None, "is a directory, not a spec file"
-        if not stat.S_ISREG(status.st_mode):
-            return None, "is not a regular file (a FIFO, socket or device)"
         with path.open("rb") as file:
             return file.read(MAX_SPEC_BYTES + 1), None
     except FileNotFoundError:

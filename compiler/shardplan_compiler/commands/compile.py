@@ -20,6 +20,7 @@ import click
 from shardplan_compiler import exit_codes
 from shardplan_compiler.commands.validate import IO_CODES, default_format
 from shardplan_compiler.compile_spec import CompileResult, PhaseSummary, compile_loaded_spec
+from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError, parse_plan, read_plan_bytes
 from shardplan_compiler.plan_summary import resolve_recorded
@@ -91,8 +92,8 @@ def _has_errors(diagnostics: list[Diagnostic]) -> bool:
 def _compile_one(
     spec: Path, source: Path | None, output: Path | None, fmt: DiagnosticFormat
 ) -> int:
-    if not spec.is_file():
-        why = "is a directory" if spec.is_dir() else "does not exist"
+    why = unreadable_reason(spec)
+    if why is not None:
         click.echo(f"shardplan compile: {spec} {why}", err=True)
         return exit_codes.USAGE
     if output is not None and output.is_dir():
@@ -128,8 +129,8 @@ def _compile_one(
 
 def check_plan(path: Path) -> tuple[int, list[Diagnostic], str]:
     """Recompile one plan from what it records; (exit code, diagnostics, summary)."""
-    if not path.is_file():
-        why = "is a directory" if path.is_dir() else "does not exist"
+    why = unreadable_reason(path)
+    if why is not None:
         return exit_codes.USAGE, [], f"{path}: {why}"
     try:
         old_bytes = read_plan_bytes(path)

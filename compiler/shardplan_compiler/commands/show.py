@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from shardplan_compiler import exit_codes
+from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_io import PlanError, load_plan
 from shardplan_compiler.plan_summary import resolve_recorded, summarize_plan
 from shardplan_compiler.render.diagnostics import render_diagnostics
@@ -33,8 +34,8 @@ SHOW_FORMATS = ("text", "json", "markdown")
 
 def open_plan(path: Path, command: str) -> tuple[ShardPlan | None, int]:
     """Load and verify a plan for a command; on failure print why and give the exit code."""
-    if not path.is_file():
-        why = "is a directory" if path.is_dir() else "does not exist"
+    why = unreadable_reason(path)
+    if why is not None:
         click.echo(f"shardplan {command}: {path} {why}", err=True)
         return None, exit_codes.USAGE
     try:
