@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
 from multiprocessing.connection import Connection
-from operator import is_not, itemgetter, methodcaller
+from operator import is_not, itemgetter, lt, methodcaller
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -130,10 +130,11 @@ class _Collector:
         self.record_errors = 0
         self.fatal = False
         self.defer_raw_digests = False
+        self.ascending = True
+        """Every line id so far is larger than the one before: no id can repeat, no set needed."""
         self.seen: set[str] = set()
-        """Every line id so far: a set that grows while reading (in the worker's shadow)."""
+        """Every line id so far, once they are not in ascending order (a set grown while reading)."""
         self.duplicate_suspected = False
-        """True when a `_SourceWorker` hashes the raw lines: skip them here."""
 
     # -- reporting ---------------------------------------------------------------
     def problem(self, line: int, code: str, message: str, severity: Severity = "error") -> None:
@@ -241,10 +242,16 @@ class _Collector:
         route_ids: Sequence[object],
     ) -> None:
         offset = len(self.line_ids)
+        if self.ascending and not (
+            (not offset or self.line_ids[-1] < line_ids[0]) and all(map(lt, line_ids, line_ids[1:]))
+        ):
+            self.ascending = False
+            self.seen = set(self.line_ids)
         self.line_ids.extend(line_ids)
-        self.seen.update(line_ids)
-        if len(self.seen) != len(self.line_ids):
-            self.duplicate_suspected = True
+        if not self.ascending:
+            self.seen.update(line_ids)
+            if len(self.seen) != len(self.line_ids):
+                self.duplicate_suspected = True
         self.line_numbers.extend(numbers)
         self.digests += digests
         self.scene_runs.extend(offset, scene_ids)
@@ -271,8 +278,17 @@ class _Collector:
     def merge(self, tail: _Tail) -> None:
         """Append what the worker read of the end of the file, as if read here."""
         offset = len(self.line_ids)
-        if tail.duplicate_suspected or not self.seen.isdisjoint(tail.line_ids):
+        if tail.duplicate_suspected:
             self.duplicate_suspected = True
+        if not (
+            self.ascending
+            and tail.ascending
+            and (not offset or not tail.line_ids or self.line_ids[-1] < tail.line_ids[0])
+        ):
+            seen = self.seen if not self.ascending else set(self.line_ids)
+            if not seen.isdisjoint(tail.line_ids):
+                self.duplicate_suspected = True
+            self.ascending = False
         self.line_ids.extend(tail.line_ids)
         self.line_numbers.extend(tail.line_numbers)
         for mine, theirs in (
@@ -298,9 +314,9 @@ class _Collector:
     def check_duplicates(self) -> None:
         """Report each repeated line_id, naming both places.
 
-        The set of ids grows while reading, which costs nothing extra when a
-        worker reads alongside; only a file with a duplicate is walked line by
-        line here, to name both places.
+        Ids in ascending order (the usual numbering of a script) cannot
+        repeat; otherwise a set of ids grows while reading. Only a file with
+        a duplicate is walked line by line here, to name both places.
         """
         self.seen = set()
         if not self.duplicate_suspected:
@@ -481,6 +497,7 @@ class _Tail:
     record_errors: int
     fatal: bool
     duplicate_suspected: bool
+    ascending: bool
 
 
 def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> bytearray:
@@ -496,53 +513,55 @@ def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> b
 def _worker_main(
     path: str, display: str, split: int | None, out: BinaryIO, conn: Connection
 ) -> None:
-    """In the worker: hash the file and every line; parse the lines from `split` on."""
+    """In the worker: hash the file and every line; parse the lines from `split` on.
+
+    One pass: the lines before `split` (which follows a line break) are only
+    hashed, the ones after it are hashed and parsed as they are read.
+    """
     try:
         hasher = hashlib.sha256()
         total = 0
-        lines_before_split = 0
-        with open(path, "rb") as stream:
-            for _, lines in iter_line_blocks(stream, hasher.update):
+
+        def digested(
+            blocks: Iterator[tuple[int, list[bytes]]],
+        ) -> Iterator[tuple[int, list[bytes]]]:
+            nonlocal total
+            for block in blocks:
+                lines = block[1]
                 out.write(b"".join(map(_digest, map(_sha256, lines))))
                 total += len(lines)
-        out.flush()
+                yield block
+
         tail: _Tail | None = None
-        if split is not None:
-            collector = _Collector(display, "jsonl")
-            collector.defer_raw_digests = True
-            with open(path, "rb") as stream:
-                lines_before_split = _count_newlines(stream, split)
-                blocks = iter_line_blocks(stream, None, lines_before_split + 1, at_start=False)
-                _read_jsonl_blocks(collector, blocks)
-            tail = _Tail(
-                collector.line_ids,
-                collector.line_numbers,
-                collector.scene_runs,
-                collector.route_runs,
-                collector.diagnostics,
-                collector.record_errors,
-                collector.fatal,
-                collector.duplicate_suspected,
-            )
-            collector.seen = set()
+        with open(path, "rb") as stream:
+            head = cast(BinaryIO, _Limited(stream, split)) if split is not None else stream
+            for _ in digested(iter_line_blocks(head, hasher.update)):
+                pass
+            if split is not None:
+                collector = _Collector(display, "jsonl")
+                collector.defer_raw_digests = True
+                rest = digested(iter_line_blocks(stream, hasher.update, total + 1, at_start=False))
+                _read_jsonl_blocks(collector, rest)
+                for _ in rest:  # a fatal problem stopped the parse: hash the rest all the same
+                    pass
+                tail = _Tail(
+                    collector.line_ids,
+                    collector.line_numbers,
+                    collector.scene_runs,
+                    collector.route_runs,
+                    collector.diagnostics,
+                    collector.record_errors,
+                    collector.fatal,
+                    collector.duplicate_suspected,
+                    collector.ascending,
+                )
+                collector.seen = set()
+        out.flush()
         conn.send((hasher.hexdigest(), total, tail))
     except BaseException:  # the parent reports the problem from its own read
         conn.send(None)
     finally:
         conn.close()
-
-
-def _count_newlines(stream: BinaryIO, limit: int) -> int:
-    """Line breaks in the first `limit` bytes, a megabyte at a time (memory stays flat)."""
-    count = 0
-    left = limit
-    while left > 0:
-        chunk = stream.read(min(left, 1 << 20))
-        if not chunk:
-            break
-        count += chunk.count(b"\n")
-        left -= len(chunk)
-    return count
 
 
 class _SourceWorker:
