@@ -281,12 +281,22 @@ SHARD_BATCH = 4096
 def _ids_json_column(runs: Runs, starts: list[int], ends: list[int]) -> list[str]:
     """Per shard, the JSON list of the distinct ids of its lines, in order.
 
-    The run range of every shard is found with C-level bisects; a shard
-    within one run (most chunks) takes that run's precomputed list, and
-    other ranges are built once each.
+    The run range of every shard is found with C-level bisects. When every
+    run has its own id (the usual script), a shard's list is a slice of all
+    the ids joined; otherwise a shard within one run (most chunks) takes that
+    run's precomputed list, and other ranges are built once each.
     """
     firsts = [index - 1 for index in map(partial(bisect_right, runs.starts), starts)]
     lasts = list(map(partial(bisect_left, runs.starts), ends))
+    if runs.all_distinct and (not firsts or firsts[0] >= 0):
+        # Every run has its own id: the ids of runs [first, last) are one slice.
+        text, key_starts, key_ends = runs.joined_ids
+        slices = map(
+            slice,
+            map(key_starts.__getitem__, firsts),
+            map(key_ends.__getitem__, map((-1).__add__, lasts)),
+        )
+        return list(map('["{}"]'.format, map(text.__getitem__, slices)))
     keys = runs.keys
     single = runs.single_json
     cache: dict[tuple[int, int], str] = {}

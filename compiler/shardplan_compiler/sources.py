@@ -449,7 +449,7 @@ def read_source(
 
 
 PARALLEL_MIN_BYTES = 8 << 20
-PARALLEL_SPLIT = 0.72
+PARALLEL_SPLIT = 0.76
 """Share of a JSONL file the parent parses; the worker, which also hashes all of it, parses the rest."""
 
 
