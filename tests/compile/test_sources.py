@@ -250,3 +250,40 @@ def test_reading_with_a_worker_equals_reading_alone(lines: list[str]) -> None:
     assert forked.table.sha256 == alone.table.sha256
     assert forked.table.scene_runs == alone.table.scene_runs
     assert forked.table.route_runs == alone.table.route_runs
+
+
+@st.composite
+def id_sequences(draw: st.DrawFn) -> list[int]:
+    """Line numbers for ids: ascending runs (the usual script), shuffles and repeats."""
+    numbers = draw(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=80))
+    if draw(st.booleans()):
+        numbers.sort()  # ascending, with repeats side by side
+    return numbers
+
+
+@settings(max_examples=60, deadline=None)
+@given(id_sequences(), st.booleans())
+def test_duplicate_line_ids_match_a_plain_reference(numbers: list[int], parallel: bool) -> None:
+    """Every repeat is reported at its line, naming the first occurrence — in any id order.
+
+    The reader skips its set of ids while ids ascend, and a forked worker reads
+    the end of the file; neither shortcut may lose or invent a duplicate.
+    """
+    expected: list[tuple[int, int]] = []
+    first: dict[int, int] = {}
+    for line, number in enumerate(numbers, start=1):
+        if number in first:
+            expected.append((line, first[number]))
+        first.setdefault(number, line)
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory) / "s.jsonl"
+        source.write_text(
+            "".join(json.dumps({"line_id": f"line_{n:04d}", "text": "t"}) + "\n" for n in numbers),
+            encoding="utf-8",
+        )
+        result = read_source(source, "jsonl", parallel=parallel)
+    found = [d for d in result.diagnostics if d.code == "SP404"]
+    shown = expected[:20]  # the reader lists the first 20 record errors one by one
+    assert [d.line for d in found] == [line for line, _ in shown]
+    for diagnostic, (_, earlier) in zip(found, shown, strict=True):
+        assert f"repeats {source.as_posix()}:{earlier};" in diagnostic.message
