@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -296,16 +297,21 @@ def _line_of(data: bytes, needle: bytes) -> int:
     return 1 if at < 0 else data.count(b"\n", 0, at) + 1
 
 
-def _plan_diagnostic(path: Path, code: str, message: str, line: int = 1) -> Diagnostic:
+def _plan_diagnostic(
+    path: Path, code: str, message: str, line: int = 1, column: int = 1
+) -> Diagnostic:
     return Diagnostic(
         path=path.as_posix(),
         line=line,
-        column=1,
+        column=column,
         severity="error",
         code=code,
         message=message,
         pointer="/plan_id" if code == "SP603" else "",
     )
+
+
+_JSON_ERROR_POSITION = re.compile(r"line (\d+) column (\d+)")
 
 
 def parse_plan(data: bytes, path: Path) -> ShardPlan:
@@ -315,8 +321,14 @@ def parse_plan(data: bytes, path: Path) -> ShardPlan:
     except ValidationError as error:
         problems = error.errors(include_url=False)
         if problems and problems[0].get("type") == "json_invalid":
+            message = str(problems[0]["msg"])
+            # The JSON parser says where it stopped only in its message ("... at line 18 column 318").
+            where = _JSON_ERROR_POSITION.search(message)
+            line, column = (int(where[1]), int(where[2])) if where else (1, 1)
             raise PlanError(
-                _plan_diagnostic(path, "SP601", f"the plan is not JSON: {problems[0]['msg']}")
+                _plan_diagnostic(
+                    path, "SP601", f"the plan is not JSON: {message}", line, max(column, 1)
+                )
             ) from error
         shown = "; ".join(
             f"{'/'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"

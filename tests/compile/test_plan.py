@@ -311,3 +311,14 @@ def test_shard_fingerprint_function_matches_the_plan() -> None:
         )
         for shard in phase.shards:
             assert shard_fingerprint(header, table.digests, shard.start, shard.end) == shard.sha256
+
+
+def test_a_truncated_plan_is_reported_where_the_json_stops() -> None:
+    data = GOLDEN_PLAN.read_bytes()
+    cut = data[: data.index(b'"shards": [') + 40]  # inside the first shard's line
+    with pytest.raises(PlanError) as raised:
+        parse_plan(cut, Path("cut.plan.json"))
+    diagnostic = raised.value.diagnostic
+    assert diagnostic.code == "SP601"
+    assert diagnostic.line == cut.count(b"\n") + 1
+    assert diagnostic.column == len(cut) - cut.rindex(b"\n") - 1
