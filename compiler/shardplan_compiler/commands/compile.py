@@ -72,6 +72,8 @@ def write_atomically(result: CompileResult, target: Path) -> str:
         with handle:
             plan_id = result.write(handle, WORKERS)  # type: ignore[arg-type]
             handle.flush()
+            # On disk before the rename, or a power loss could leave an empty plan in place.
+            os.fsync(handle.fileno())
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
