@@ -146,16 +146,8 @@ def check_plan(path: Path) -> tuple[int, list[Diagnostic], str]:
     result = compile_loaded_spec(loaded, source_path, plan_dir)
     found = [*loaded.diagnostics, *result.diagnostics]
     if _has_errors(found) or not result.ok:
-        stale = Diagnostic(
-            path=path.as_posix(),
-            line=1,
-            column=1,
-            severity="error",
-            code="SP605",
-            message=f"cannot recompile the plan: {spec_path.as_posix()} has errors (above)",
-            pointer="/spec",
-        )
-        return exit_codes.INPUT_ERRORS, [*found, stale], ""
+        message = f"cannot recompile the plan: {spec_path.as_posix()} has errors (above)"
+        return exit_codes.INPUT_ERRORS, [*found, _stale(path, message, "/spec")], ""
     new_bytes = result.to_bytes()
     if new_bytes == old_bytes:
         return exit_codes.OK, [], f"{path.as_posix()}: up to date"
@@ -178,16 +170,20 @@ def check_plan(path: Path) -> tuple[int, list[Diagnostic], str]:
         + "; ".join(parts)
         + f"); run: shardplan compile {spec_path.as_posix()} -o {path.as_posix()}"
     )
-    stale = Diagnostic(
-        path=path.as_posix(),
+    return exit_codes.INPUT_ERRORS, [_stale(path, message, "")], ""
+
+
+def _stale(plan: Path, message: str, pointer: str) -> Diagnostic:
+    """SP605 on a committed plan: it is not what its spec and source compile to."""
+    return Diagnostic(
+        path=plan.as_posix(),
         line=1,
         column=1,
         severity="error",
         code="SP605",
         message=message,
-        pointer="",
+        pointer=pointer,
     )
-    return exit_codes.INPUT_ERRORS, [stale], ""
 
 
 @click.command("compile")
