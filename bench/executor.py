@@ -43,95 +43,23 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_plan_from_models(spec: Path, source: Path, line_ids: list[str], plan: Path) -> None:
-    """A one-phase, one-line-a-shard plan built with the plan models (when compile is absent).
-
-    Shard fingerprints here are stand-ins (sha256 of the line id): the executor
-    journals them but cannot recompute them without the compiler.
-    """
-    from shardplan_schemas.canonical import compute_plan_id
-    from shardplan_schemas.plan import ShardPlan
-
-    shards = [
-        {
-            "key": f"translate:{line_id}",
-            "index": index,
-            "start": index,
-            "end": index + 1,
-            "line_count": 1,
-            "first_line_id": line_id,
-            "last_line_id": line_id,
-            "scene_ids": [line_id.rsplit("_", 1)[0]],
-            "route_ids": [],
-            "sha256": hashlib.sha256(line_id.encode()).hexdigest(),
-        }
-        for index, line_id in enumerate(line_ids)
-    ]
-    content: dict[str, object] = {
-        "format": "shardplan/1",
-        "generator": {"name": "shardplan-bench", "version": "0"},
-        "spec": {"path": spec.name, "sha256": _sha256(spec)},
-        "source": {
-            "path": source.name,
-            "format": "jsonl",
-            "sha256": _sha256(source),
-            "line_count": len(line_ids),
-        },
-        "run_policy": {
-            "max_retries": 2,
-            "backoff_ms": 1000,
-            "max_backoff_ms": 60000,
-            "max_consecutive_failures": 3,
-        },
-        "phases": [
-            {
-                "phase": "translate",
-                "target_languages": ["en"],
-                "enabled": True,
-                "agents": ["noop"],
-                "execution": {
-                    "strategy": "chunk",
-                    "chunk_size": 1,
-                    "scene_batch_size": None,
-                    "route_batch_size": None,
-                    "max_parallel_agents": CAP,
-                },
-                "shard_count": len(shards),
-                "shards": shards,
-            }
-        ],
-    }
-    # Real route ids, as the compiler would list them.
-    with source.open(encoding="utf-8") as lines:
-        for shard, line in zip(shards, lines, strict=True):
-            shard["route_ids"] = [json.loads(line)["route_id"]]
-    content["plan_id"] = compute_plan_id(content)  # type: ignore[arg-type]
-    ShardPlan.model_validate(content)
-    plan.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
 def prepare_plan(ctx: BenchContext, units: int, name: str) -> tuple[Path, str]:
-    """A plan of `units` one-line shards in one language; compiled when compile exists."""
+    """A plan of `units` one-line shards in one language, compiled by `shardplan compile`."""
     directory = ctx.workdir / name
     directory.mkdir(parents=True, exist_ok=True)
     script = directory / "script.jsonl"
     write_script(script, units)
     spec = write_executor_spec(directory, script.name, CAP)
     plan = directory / "plan.json"
-    if module_available("shardplan_compiler.commands.compile"):
-        run_once(
-            Command(
-                "shardplan compile",
-                (ctx.tool("shardplan"), "compile", spec.name, "-o", plan.name),
-                directory,
-                ctx.env(),
-            )
+    run_once(
+        Command(
+            "shardplan compile",
+            (ctx.tool("shardplan"), "compile", spec.name, "-o", plan.name),
+            directory,
+            ctx.env(),
         )
-        return plan, "compiled by `shardplan compile`"
-    with script.open(encoding="utf-8") as lines:
-        line_ids = [json.loads(line)["line_id"] for line in lines]
-    build_plan_from_models(spec, script, line_ids, plan)
-    return plan, "built from the plan models (compile not present yet)"
+    )
+    return plan, "compiled by `shardplan compile`"
 
 
 def run_plan(

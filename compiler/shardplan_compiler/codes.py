@@ -183,6 +183,12 @@ _TABLE: tuple[CodeInfo, ...] = (
         "error",
         "Recompiling the plan's spec and source gives different bytes.",
     ),
+    CodeInfo(
+        "SP606",
+        "plan-structure",
+        "error",
+        "The plan's shards are not what the compiler writes (a forged or damaged plan).",
+    ),
 )
 
 CODES: dict[str, CodeInfo] = {info.code: info for info in _TABLE}

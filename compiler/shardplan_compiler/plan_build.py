@@ -10,7 +10,6 @@ once through `ShardPlan` when someone asks for the model.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,6 +36,7 @@ from shardplan_schemas.diagnostics import Severity
 from shardplan_schemas.plan import PLAN_FORMAT
 from shardplan_schemas.primitives import PER_LANGUAGE_PHASES, PhaseName, Strategy
 from shardplan_schemas.spec import PhaseConfig, PipelineSpec
+from shardplan_schemas.vocabulary import Boundaries
 
 Pointer = tuple[str | int, ...]
 MAX_NAMED_LINES = 5
@@ -61,6 +61,7 @@ class ResolvedPhase:
     target_languages: list[str] | None
     explicit_execution: bool
     explicit_cap: bool
+    boundaries: Boundaries = "fixed"
 
     @property
     def size(self) -> int | None:
@@ -85,6 +86,7 @@ class ResolvedPhase:
     def execution(self) -> dict[str, JsonValue]:
         return {
             "strategy": self.strategy,
+            "boundaries": self.boundaries,
             "chunk_size": self.chunk_size,
             "scene_batch_size": self.scene_batch_size,
             "route_batch_size": self.route_batch_size,
@@ -270,49 +272,9 @@ def _split_findings(
         )
 
 
-SHARD_TEMPLATE = (
-    '{{"end":{},"first_line_id":"{}","index":{},"key":"{}:{}","last_line_id":"{}",'
-    '"line_count":{},"route_ids":{},"scene_ids":{},"sha256":"{}","start":{}}}'
-)
+SHARD_TEMPLATE = '{{"end":{},"key":"{}:{}","sha256":"{}","start":{}}}'
 """A shard's canonical JSON (keys sorted, no spaces); a test checks it against `canonical_json`."""
 SHARD_BATCH = 4096
-
-
-def _ids_json_column(runs: Runs, starts: list[int], ends: list[int]) -> list[str]:
-    """Per shard, the JSON list of the distinct ids of its lines, in order.
-
-    The run range of every shard is found with C-level bisects. When every
-    run has its own id (the usual script), a shard's list is a slice of all
-    the ids joined; otherwise a shard within one run (most chunks) takes that
-    run's precomputed list, and other ranges are built once each.
-    """
-    firsts = [index - 1 for index in map(partial(bisect_right, runs.starts), starts)]
-    lasts = list(map(partial(bisect_left, runs.starts), ends))
-    if runs.all_distinct and (not firsts or firsts[0] >= 0):
-        # Every run has its own id: the ids of runs [first, last) are one slice.
-        text, key_starts, key_ends = runs.joined_ids
-        slices = map(
-            slice,
-            map(key_starts.__getitem__, firsts),
-            map(key_ends.__getitem__, map((-1).__add__, lasts)),
-        )
-        return list(map('["{}"]'.format, map(text.__getitem__, slices)))
-    keys = runs.keys
-    single = runs.single_json
-    cache: dict[tuple[int, int], str] = {}
-    column: list[str] = []
-    append = column.append
-    for first, last in zip(firsts, lasts, strict=True):
-        if last - first == 1:
-            append(single[first])
-            continue
-        found = cache.get((first, last))
-        if found is None:
-            ids = [key for key in dict.fromkeys(keys[max(first, 0) : last]) if key is not None]
-            found = '["' + '","'.join(ids) + '"]' if ids else "[]"
-            cache[(first, last)] = found
-        append(found)
-    return column
 
 
 def shard_batches(
@@ -340,23 +302,14 @@ def shard_batches(
     for offset in range(0, len(starts), SHARD_BATCH):
         batch_starts = starts[offset : offset + SHARD_BATCH]
         batch_ends = all_ends[offset : offset + SHARD_BATCH]
-        firsts = list(map(ids.__getitem__, batch_starts))
-        lasts = list(map(ids.__getitem__, map((-1).__add__, batch_ends)))
-        counts = list(map(int.__sub__, batch_ends, batch_starts))
         # memoryview slices: a `full` shard must not copy the 32 MB of digests.
         shas = map(partial(shard_fingerprint, header, digests), batch_starts, batch_ends)
         yield list(
             map(
                 SHARD_TEMPLATE.format,
                 batch_ends,
-                firsts,
-                range(offset, offset + len(batch_starts)),
                 name,
-                firsts,
-                lasts,
-                counts,
-                _ids_json_column(table.route_runs, batch_starts, batch_ends),
-                _ids_json_column(table.scene_runs, batch_starts, batch_ends),
+                map(ids.__getitem__, batch_starts),
                 shas,
                 batch_starts,
             )

@@ -31,14 +31,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pydantic import JsonValue, ValidationError
+from pydantic_core import ErrorDetails
 
 from shardplan_schemas.canonical import canonical_json, compute_plan_id
 from shardplan_schemas.diagnostics import Diagnostic
-from shardplan_schemas.plan import ShardPlan
+from shardplan_schemas.plan import PLAN_FORMAT, ShardPlan
+from shardplan_schemas.plan_structure import structure_problem
 
 PLAN_ID_PLACEHOLDER = "sha256:" + "0" * 64
 _BATCH = 2048
-_SHARD_INDENT = "      "
+_SHARD_INDENT = ""
+"""Shard lines start at the first column: at 425,000 shards, an indent of six costs 2.5 MB."""
 
 
 class PlanError(Exception):
@@ -330,13 +333,24 @@ def parse_plan(data: bytes, path: Path) -> ShardPlan:
                     path, "SP601", f"the plan is not JSON: {message}", line, max(column, 1)
                 )
             ) from error
+        old_format = _older_format(problems)
+        if old_format is not None:
+            raise PlanError(
+                _plan_diagnostic(
+                    path,
+                    "SP602",
+                    f"this plan is {old_format}, which this shardplan does not read (it reads "
+                    f"{PLAN_FORMAT}); recompile it with `shardplan compile SPEC -o PLAN`",
+                    _line_of(data, b'"format"'),
+                )
+            ) from error
         shown = "; ".join(
             f"{'/'.join(str(p) for p in item['loc']) or '(top level)'}: {item['msg']}"
             for item in problems[:5]
         )
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise PlanError(
-            _plan_diagnostic(path, "SP602", f"not a shardplan/1 plan: {shown}{more}")
+            _plan_diagnostic(path, "SP602", f"not a {PLAN_FORMAT} plan: {shown}{more}")
         ) from error
     expected = compute_plan_id(plan.model_dump(mode="json"))
     if expected != plan.plan_id:
@@ -349,7 +363,31 @@ def parse_plan(data: bytes, path: Path) -> ShardPlan:
                 _line_of(data, b'"plan_id"'),
             )
         )
+    problem = structure_problem(plan)
+    if problem is not None:
+        raise PlanError(
+            _plan_diagnostic(
+                path,
+                "SP606",
+                f"the plan's structure is not one shardplan writes: {problem}; a plan_id proves "
+                "nothing about who wrote it: recompile the plan from its spec and source",
+            )
+        )
     return plan
+
+
+def _older_format(problems: list[ErrorDetails]) -> str | None:
+    """The `format` of a plan from another shardplan (`shardplan/1`), when that is what failed."""
+    for problem in problems:
+        value = problem.get("input")
+        if (
+            problem["loc"] == ("format",)
+            and isinstance(value, str)
+            and value.startswith("shardplan/")
+            and value != PLAN_FORMAT
+        ):
+            return value
+    return None
 
 
 def read_plan_bytes(path: Path) -> bytes:

@@ -78,6 +78,15 @@ ENUM_VALUE_DOCS: dict[str, dict[str, str]] = {
         "strategy": "Runs of consecutive lines with the same `route_id`; "
         "`route_batch_size` runs a shard (default 1). Every line needs a `route_id`."
     },
+    # Boundaries
+    "fixed": {
+        "boundaries": "Boundaries by position, as rentl shards: an inserted line shifts every "
+        "later boundary."
+    },
+    "content": {
+        "boundaries": "Boundaries by line ids: an inserted or deleted line moves no boundary "
+        "outside its neighbourhood, so a rerun after an edit stays small."
+    },
     # PhaseName
     "ingest": {"phase": "Reads the source lines; runs no agents, as one `full` unit."},
     "context": {

@@ -13,9 +13,7 @@ import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import accumulate, groupby
-from typing import cast
+from itertools import groupby
 
 from shardplan_schemas.primitives import Strategy
 
@@ -51,28 +49,6 @@ class Runs:
         runs = cls()
         runs.extend(0, keys)
         return runs
-
-    @cached_property
-    def all_distinct(self) -> bool:
-        """Every run has an id and no id has two runs (the usual script); read after reading."""
-        return None not in self.keys and len(set(self.keys)) == len(self.keys)
-
-    @cached_property
-    def joined_ids(self) -> tuple[str, list[int], list[int]]:
-        """All keys joined as in a JSON list (`a","b","c`), with where each key starts and ends.
-
-        When the keys are `all_distinct`, the ids of the runs `[first, last)`
-        are one slice of it, which the plan writer takes per shard in C.
-        """
-        text = '","'.join(cast(list[str], self.keys))
-        lengths = list(map(len, cast(list[str], self.keys)))
-        starts = list(accumulate((length + 3 for length in lengths[:-1]), initial=0))
-        return text, starts, list(map(int.__add__, starts, lengths))
-
-    @cached_property
-    def single_json(self) -> list[str]:
-        """Per run, the JSON list of its id (`[]` for a run without one), for the plan writer."""
-        return [f'["{key}"]' if key is not None else "[]" for key in self.keys]
 
     def end_of(self, index: int, line_count: int) -> int:
         """Index one past the last line of run `index`."""

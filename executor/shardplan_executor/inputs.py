@@ -32,7 +32,7 @@ class InputIndex:
             return
         phase = units[0].phase
         starts = [shard.start for shard in phase.shards]
-        by_shard = {(unit.shard.index, unit.language): unit for unit in units}
+        by_shard = {(unit.shard_index, unit.language): unit for unit in units}
         self._phases.append((phase.phase, starts, by_shard))
 
     def add_empty_phase(self, name: str) -> None:

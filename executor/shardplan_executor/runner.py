@@ -177,7 +177,8 @@ class _Execution:
         self.events = events
         self.backend = backend
         self.progress = progress
-        self.units = [phase_units(i, phase) for i, phase in enumerate(self.plan.phases)]
+        line_ids = [line.line_id for line in self.lines]
+        self.units = [phase_units(i, phase, line_ids) for i, phase in enumerate(self.plan.phases)]
         self.outputs: dict[str, bytes] = {}
         self.finished = self._finished_units()
         self.inputs = InputIndex(self._load_records)

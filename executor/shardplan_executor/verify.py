@@ -18,8 +18,8 @@ from pathlib import Path
 from pydantic import JsonValue, ValidationError
 
 from shardplan_schemas.canonical import compute_plan_id
-from shardplan_schemas.plan import ShardPlan
-from shardplan_schemas.primitives import PHASE_ORDER
+from shardplan_schemas.plan import PLAN_FORMAT, ShardPlan
+from shardplan_schemas.plan_structure import key_problem, structure_problem
 from shardplan_schemas.source import SourceLine
 from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
@@ -93,15 +93,27 @@ def load_verified_plan(plan_path: Path, source_override: Path | None = None) -> 
             f"{plan_path}: the plan was changed after it was compiled: its content hashes to "
             f"{actual} but it declares plan_id {declared!r}. Do not edit plans by hand; {RECOMPILE}"
         )
+    declared_format = raw.get("format")
+    if declared_format != PLAN_FORMAT:
+        raise PlanRefusedError(
+            f"{plan_path}: this plan's format is {declared_format!r}; this shardplan runs only "
+            f"{PLAN_FORMAT} plans and never guesses at another format; {RECOMPILE}"
+        )
     try:
         plan = ShardPlan.model_validate_json(raw_bytes)
     except ValidationError as error:
         first = error.errors()[0]
         location = "/".join(str(part) for part in first["loc"])
         raise PlanRefusedError(
-            f"{plan_path}: not a valid shardplan/1 plan: /{location}: {first['msg']} "
+            f"{plan_path}: not a valid {PLAN_FORMAT} plan: /{location}: {first['msg']} "
             f"({error.error_count()} error(s)); {RECOMPILE}"
         ) from None
+    problem = structure_problem(plan)
+    if problem is not None:
+        raise PlanRefusedError(
+            f"{plan_path}: the plan's structure is not one shardplan writes: {problem}; "
+            f"nothing was run (a plan_id is a checksum, not a signature). {RECOMPILE}"
+        )
 
     source_path = (
         source_override
@@ -125,42 +137,10 @@ def load_verified_plan(plan_path: Path, source_override: Path | None = None) -> 
 
 
 def _check_shards(plan: ShardPlan, plan_path: Path, lines: list[SourceLine]) -> None:
-    """The shards the executor will slice must fit the lines it read."""
-    if len(lines) != plan.source.line_count:
+    """Every shard's key must name the source line at its start (its unit ids and files do)."""
+    problem = key_problem(plan, [line.line_id for line in lines])
+    if problem is not None:
         raise PlanRefusedError(
-            f"{plan_path}: the plan counts {plan.source.line_count} source lines but the source "
-            f"has {len(lines)}; {RECOMPILE}"
+            f"{plan_path}: the plan does not match its source: {problem}; nothing was run. "
+            f"{RECOMPILE}"
         )
-    previous = -1
-    for phase in plan.phases:
-        position = PHASE_ORDER.index(phase.phase)
-        if position <= previous:
-            raise PlanRefusedError(
-                f"{plan_path}: phase {phase.phase} is repeated or out of order; {RECOMPILE}"
-            )
-        previous = position
-        if phase.shard_count != len(phase.shards):
-            raise PlanRefusedError(
-                f"{plan_path}: phase {phase.phase} declares {phase.shard_count} shards but lists "
-                f"{len(phase.shards)}; {RECOMPILE}"
-            )
-        expected_start = 0
-        for shard in phase.shards:
-            if (
-                shard.start != expected_start
-                or shard.end <= shard.start
-                or shard.end > len(lines)
-                or shard.line_count != shard.end - shard.start
-                or lines[shard.start].line_id != shard.first_line_id
-                or lines[shard.end - 1].line_id != shard.last_line_id
-            ):
-                raise PlanRefusedError(
-                    f"{plan_path}: shard {shard.key} does not match the source lines "
-                    f"[{shard.start}, {shard.end}); {RECOMPILE}"
-                )
-            expected_start = shard.end
-        if phase.shards and expected_start != len(lines):
-            raise PlanRefusedError(
-                f"{plan_path}: the shards of phase {phase.phase} do not cover all "
-                f"{len(lines)} lines; {RECOMPILE}"
-            )

@@ -3,27 +3,49 @@
 These models are the only thing the compiler and the executor share. Every
 value is a string, integer, boolean, null, list or object (never a float), so
 the canonical JSON that `plan_id` hashes is unambiguous.
+
+Format 2 keeps per shard only what cannot be derived: its key, its slice and
+its fingerprint. The first line id is the key's suffix; the last line id,
+scenes and routes are in the source, which every reader of a plan has at hand
+(the executor must read it anyway). At rentl's defaults a million-line script
+has about 425,000 shards, and format 1's derived fields made its plan 122 MB,
+over what GitHub accepts.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shardplan_schemas.primitives import (
     LanguageCode,
-    LineId,
     PhaseName,
-    RouteId,
-    SceneId,
     Sha256Hex,
     SourceFormat,
     Strategy,
 )
+from shardplan_schemas.vocabulary import FINGERPRINT_PATTERN, ID_PATTERN, PHASE_ORDER, Boundaries
 
-PLAN_FORMAT = "shardplan/1"
+PLAN_FORMAT = "shardplan/2"
 PLAN_ID_PATTERN = r"^sha256:[0-9a-f]{64}$"
+SHARD_KEY_PATTERN = "^(?:" + "|".join(PHASE_ORDER) + "):" + ID_PATTERN.removeprefix("^")
+"""`<phase>:<line id>`: a phase name, a colon, and a line id (so never a path)."""
+
+ShardKey = Annotated[
+    str,
+    StringConstraints(pattern=SHARD_KEY_PATTERN, max_length=220),
+    Field(
+        description="`<phase>:<line id>`, the id of the shard's first source line: stable "
+        "across edits elsewhere.",
+        examples=["translate:scene_001_0001"],
+    ),
+]
+ShardFingerprint = Annotated[
+    str,
+    StringConstraints(pattern=FINGERPRINT_PATTERN),
+    Field(description="First 128 bits of a SHA-256, as 32 lowercase hex characters."),
+]
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
@@ -72,6 +94,10 @@ class ResolvedExecution(_PlanModel):
     """A phase's execution after defaults are applied."""
 
     strategy: Strategy = Field(description="Sharding strategy.")
+    boundaries: Boundaries = Field(
+        description="`fixed`: boundaries by position (DESIGN §4); `content`: by line ids, so an "
+        "insert or delete moves no boundary outside its neighbourhood (§8)."
+    )
     chunk_size: int | None = Field(gt=0, description="Lines per shard (`chunk` only).")
     scene_batch_size: int | None = Field(gt=0, description="Scene runs per shard (`scene` only).")
     route_batch_size: int | None = Field(gt=0, description="Route runs per shard (`route` only).")
@@ -81,19 +107,23 @@ class ResolvedExecution(_PlanModel):
 class Shard(_PlanModel):
     """A contiguous slice `[start, end)` of the source lines."""
 
-    key: str = Field(description="`<phase>:<first_line_id>`: stable across edits elsewhere.")
-    index: NonNegativeInt = Field(description="Position of the shard in its phase.")
+    key: ShardKey
     start: NonNegativeInt = Field(description="Index of the shard's first line.")
-    end: NonNegativeInt = Field(description="Index one past the shard's last line.")
-    line_count: int = Field(gt=0, description="`end - start`.")
-    first_line_id: LineId = Field(description="Id of the shard's first line.")
-    last_line_id: LineId = Field(description="Id of the shard's last line.")
-    scene_ids: list[SceneId] = Field(description="Distinct scene ids in the shard, in order.")
-    route_ids: list[RouteId] = Field(description="Distinct route ids in the shard, in order.")
-    sha256: Sha256Hex = Field(
+    end: int = Field(gt=0, description="Index one past the shard's last line.")
+    sha256: ShardFingerprint = Field(
         description="Fingerprint of what decides the shard's output: its lines, the phase, "
-        "its agents, its strategy and sizes (not the cap)."
+        "its agents, its strategy and sizes (not the cap, not its position)."
     )
+
+    @property
+    def line_count(self) -> int:
+        """`end - start`."""
+        return self.end - self.start
+
+    @property
+    def first_line_id(self) -> str:
+        """The line id the key names. Trust it for file names only once checked against the source."""
+        return self.key.partition(":")[2]
 
 
 class PlanPhase(_PlanModel):
@@ -111,11 +141,11 @@ class PlanPhase(_PlanModel):
 
 
 class ShardPlan(_PlanModel):
-    """A compiled shard plan, format `shardplan/1`."""
+    """A compiled shard plan, format `shardplan/2`."""
 
     model_config = ConfigDict(title="shardplan shard plan")
 
-    format: Literal["shardplan/1"] = Field(description="Plan format identifier.")
+    format: Literal["shardplan/2"] = Field(description="Plan format identifier.")
     plan_id: str = Field(
         pattern=PLAN_ID_PATTERN,
         description="`sha256:` + hex SHA-256 of the canonical JSON of the plan without `plan_id`.",

@@ -12,6 +12,8 @@ from typing import Literal
 ID_PATTERN = r"^[a-z]+(?:_[0-9]+)+$"
 LANGUAGE_PATTERN = r"^[a-z]{2}(?:-[A-Z]{2})?$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
+FINGERPRINT_PATTERN = r"^[0-9a-f]{32}$"
+"""A shard fingerprint: the first 128 bits of a SHA-256, in hex (plan format 2)."""
 
 PhaseName = Literal["ingest", "context", "pretranslation", "translate", "qa", "edit", "export"]
 """The seven pipeline phases. Their canonical execution order is `PHASE_ORDER`."""
@@ -34,6 +36,9 @@ PER_LANGUAGE_PHASES: frozenset[PhaseName] = frozenset({"translate", "qa", "edit"
 
 Strategy = Literal["full", "scene", "chunk", "route"]
 """How a phase splits its lines into shards (DESIGN §4)."""
+
+Boundaries = Literal["fixed", "content"]
+"""Where shard boundaries fall: by position (`fixed`, DESIGN §4) or by line ids (`content`, §8)."""
 
 SourceFormat = Literal["jsonl", "csv", "txt"]
 

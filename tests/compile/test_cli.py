@@ -28,7 +28,7 @@ def test_compile_writes_plan_and_summary(tmp_path: Path) -> None:
     assert code == 0, err
     assert out == ""
     plan = json.loads(target.read_text(encoding="utf-8"))
-    assert plan["format"] == "shardplan/1"
+    assert plan["format"] == "shardplan/2"
     for phase in ("ingest", "context", "pretranslation", "translate", "qa", "edit", "export"):
         assert phase in err
     translate = next(line.split() for line in err.splitlines() if line.split()[:1] == ["translate"])
@@ -39,7 +39,7 @@ def test_compile_writes_plan_and_summary(tmp_path: Path) -> None:
 def test_compile_to_stdout() -> None:
     code, out, _ = run("compile", str(GOLDEN_SPEC))
     assert code == 0
-    assert json.loads(out)["format"] == "shardplan/1"
+    assert json.loads(out)["format"] == "shardplan/2"
 
 
 def test_compile_usage_and_missing_files() -> None:
@@ -102,9 +102,7 @@ def test_show_summary_and_shard(tmp_path: Path) -> None:
 
 def test_show_refuses_a_tampered_plan(tmp_path: Path) -> None:
     tampered = tmp_path / "t.plan.json"
-    tampered.write_bytes(
-        GOLDEN_PLAN.read_bytes().replace(b'"line_count":31', b'"line_count":30', 1)
-    )
+    tampered.write_bytes(GOLDEN_PLAN.read_bytes().replace(b'"end":31,', b'"end":30,', 1))
     code, _, err = run("show", str(tampered))
     assert code == 1
     assert "SP603" in err

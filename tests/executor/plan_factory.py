@@ -70,7 +70,7 @@ def _slices(count: int, chunk_size: int | None) -> list[tuple[int, int]]:
 def _phase(layout: Layout, lines: Sequence[SourceLine]) -> dict[str, JsonValue]:
     shards: list[JsonValue] = []
     if layout.enabled:
-        for index, (start, end) in enumerate(_slices(len(lines), layout.chunk_size)):
+        for start, end in _slices(len(lines), layout.chunk_size):
             part = lines[start:end]
             fingerprint = json.dumps(
                 [layout.phase, list(layout.agents), layout.chunk_size]
@@ -80,15 +80,9 @@ def _phase(layout: Layout, lines: Sequence[SourceLine]) -> dict[str, JsonValue]:
             shards.append(
                 {
                     "key": f"{layout.phase}:{part[0].line_id}",
-                    "index": index,
                     "start": start,
                     "end": end,
-                    "line_count": end - start,
-                    "first_line_id": part[0].line_id,
-                    "last_line_id": part[-1].line_id,
-                    "scene_ids": list(dict.fromkeys(x.scene_id for x in part if x.scene_id)),
-                    "route_ids": list(dict.fromkeys(x.route_id for x in part if x.route_id)),
-                    "sha256": _sha256(fingerprint.encode("utf-8")),
+                    "sha256": _sha256(fingerprint.encode("utf-8"))[:32],
                 }
             )
     per_language = layout.phase in PER_LANGUAGE_PHASES
@@ -99,6 +93,7 @@ def _phase(layout: Layout, lines: Sequence[SourceLine]) -> dict[str, JsonValue]:
         "agents": [] if layout.phase in ("ingest", "export") else list(layout.agents),
         "execution": {
             "strategy": "full" if layout.chunk_size is None else "chunk",
+            "boundaries": "fixed",
             "chunk_size": layout.chunk_size,
             "scene_batch_size": None,
             "route_batch_size": None,
@@ -129,7 +124,7 @@ def build_plan(
     directory.mkdir(parents=True, exist_ok=True)
     source = write_source(directory / "script.jsonl", lines)
     content: dict[str, JsonValue] = {
-        "format": "shardplan/1",
+        "format": "shardplan/2",
         "generator": {"name": "shardplan-tests", "version": "0"},
         "spec": {"path": "test.shardplan.yaml", "sha256": _sha256(b"spec")},
         "source": {

@@ -35,7 +35,10 @@ class _Recorder:
         self.failed_ids.append(failure.unit.unit_id)
 
 
-UNITS = phase_units(0, plan_phase(Layout("context", chunk_size=1), make_lines(40)))
+_LINES = make_lines(40)
+UNITS = phase_units(
+    0, plan_phase(Layout("context", chunk_size=1), _LINES), [line.line_id for line in _LINES]
+)
 
 
 @settings(max_examples=60, deadline=None)

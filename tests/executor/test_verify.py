@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,18 +88,66 @@ def test_a_plan_that_is_not_a_plan_is_refused(tmp_path: Path, content: bytes, me
     assert refusal.value.exit_code == 1
 
 
-def test_a_plan_with_a_matching_id_but_shards_off_the_source_is_refused(tmp_path: Path) -> None:
-    """A hand-made plan with a recomputed id still cannot slice lines it does not have."""
+def _forge(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit a plan as an attacker would: change it, then recompute its plan_id."""
     from shardplan_schemas.canonical import compute_plan_id
 
-    plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
     content = json.loads(plan.read_text(encoding="utf-8"))
-    content["phases"][0]["shards"][2]["end"] = 7
+    edit(content)
     content["plan_id"] = compute_plan_id(content)
     plan.write_text(json.dumps(content), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda c: c["phases"][0]["shards"][2].update(end=7),
+            "shard context:line_5 covers [4, 7), but phase context's shards must partition "
+            "the 6 lines",
+        ),
+        (
+            lambda c: c["phases"][0]["shards"][1].update(key="context:line_4"),
+            "shard context:line_4 starts at line 2, whose id is line_3, not line_4",
+        ),
+        (
+            lambda c: c["phases"][0]["shards"][1].update(key="translate:line_3"),
+            "shard translate:line_3 is listed under phase context",
+        ),
+        (
+            lambda c: c["phases"][0]["shards"][1].update(key="context:../../pwned"),
+            "/phases/0/shards/1/key: String should match pattern",
+        ),
+        (
+            lambda c: c["phases"][0]["shards"].pop(),
+            "phase context declares 3 shards but lists 2",
+        ),
+        (
+            lambda c: c["phases"][0].update(target_languages=["en"]),
+            "phase context cannot have target_languages",
+        ),
+        (
+            lambda c: c["phases"][0]["execution"].update(chunk_size=3),
+            "shard context:line_1 has 2 lines, which chunk_size 3 does not allow",
+        ),
+    ],
+)
+def test_a_forged_plan_with_a_recomputed_id_is_refused_naming_the_shard(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    """A plan_id is a checksum, not a signature: the structure is checked too (DESIGN §7)."""
+    plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
+    _forge(plan, edit)
     with pytest.raises(PlanRefusedError) as refusal:
         load_verified_plan(plan)
-    assert "shard context:line_5 does not match the source lines [4, 7)" in refusal.value.message
+    assert message in refusal.value.message
+    assert refusal.value.exit_code == 1
+    log = tmp_path / "side.log"
+    code, stderr = _run(plan, log)
+    assert code == 1
+    assert message.split(":")[0] in stderr
+    assert not log.exists()  # nothing ran
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_an_unknown_handler_is_a_usage_error(tmp_path: Path) -> None:
@@ -114,19 +164,15 @@ def test_an_unknown_handler_is_a_usage_error(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_an_unknown_format_with_a_matching_id_is_refused(tmp_path: Path) -> None:
-    from shardplan_schemas.canonical import compute_plan_id
-
+def test_a_format_1_plan_is_refused_with_a_word_to_recompile(tmp_path: Path) -> None:
     plan = build_plan(tmp_path, make_lines(2), [Layout("context")])
-    content = json.loads(plan.read_text(encoding="utf-8"))
-    content["format"] = "shardplan/2"
-    content["plan_id"] = compute_plan_id(content)
-    plan.write_text(json.dumps(content), encoding="utf-8")
+    _forge(plan, lambda c: c.update(format="shardplan/1"))
     with pytest.raises(PlanRefusedError) as refusal:
         load_verified_plan(plan)
-    assert "not a valid shardplan/1 plan: /format: Input should be 'shardplan/1'" in (
+    assert "this plan's format is 'shardplan/1'; this shardplan runs only shardplan/2" in (
         refusal.value.message
     )
+    assert "recompile the plan" in refusal.value.message
 
 
 def test_a_fifo_or_a_directory_is_not_read(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from shardplan_compiler.render.plan_show import (
     render_summary_text,
 )
 from shardplan_schemas.plan import Shard, ShardPlan
+from shardplan_schemas.plan_structure import key_problem
 from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
 SHOW_FORMATS = ("text", "json", "markdown")
@@ -76,10 +77,19 @@ def _show_shard(plan: ShardPlan, plan_dir: Path, key: str, fmt: str) -> int:
         )
         return exit_codes.INPUT_ERRORS
     try:
-        lines = read_source_lines(source, plan.source.format)[shard.start : shard.end]
+        all_lines = read_source_lines(source, plan.source.format)
     except SourceFormatError as error:
         click.echo(f"shardplan show: {source.as_posix()}: {error}", err=True)
         return exit_codes.INPUT_ERRORS
+    problem = key_problem(plan, [line.line_id for line in all_lines])
+    if problem is not None:
+        click.echo(
+            f"shardplan show: the plan does not match its source: {problem}; "
+            "recompile the plan from its spec and source",
+            err=True,
+        )
+        return exit_codes.INPUT_ERRORS
+    lines = all_lines[shard.start : shard.end]
     render = {
         "text": render_shard_text,
         "json": render_shard_json,
