@@ -1,8 +1,10 @@
-"""Compare two plans: shards matched by key, and every configuration change (DESIGN §6).
+"""Compare two plans: which shards must run again and why, and every configuration change.
 
-A shard is unchanged when a shard with the same key (`<phase>:<first_line_id>`)
-has the same fingerprint in both plans, wherever it sits: lines inserted
-elsewhere move a shard without changing what it produces.
+A shard is unchanged when a shard with the same key (`<phase>:<line id>`) has
+the same fingerprint in both plans, wherever it sits: lines inserted
+elsewhere move a shard without changing what it produces. Every other shard
+is dirty; `diff_reasons` pairs it with the old shard that shares most of its
+lines and says why (DESIGN §8).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
+from shardplan_compiler.diff_reasons import Reason, ScriptChange, ShardChange, dirty_shards
+from shardplan_compiler.sources import SourceTable
 from shardplan_schemas.plan import PlanPhase, ShardPlan
 from shardplan_schemas.primitives import PHASE_ORDER
 
@@ -36,6 +40,20 @@ class PhaseDiff:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     config: list[FieldChange] = field(default_factory=list)
+    shards: list[ShardChange] = field(default_factory=list)
+    """Every dirty shard with its reasons: changed and added in new-plan order, then removed."""
+    boundaries: str = "fixed"
+    """The new plan's boundaries for this phase (the old plan's when the phase was removed)."""
+    language_factor: int = 1
+    """Units per shard: the number of target languages, or 1."""
+    new_languages: int = 0
+    """Target languages the new plan adds: each runs every shard, unchanged ones too."""
+
+    @property
+    def units_to_run(self) -> int:
+        """Units of work the new plan must run that the old plan's run did not."""
+        dirty = len(self.changed) + len(self.added)
+        return dirty * self.language_factor + self.unchanged * self.new_languages
 
     @property
     def differs(self) -> bool:
@@ -53,6 +71,7 @@ class PhaseDiff:
             "added": list(self.added),
             "removed": list(self.removed),
             "config_changes": [change.as_json() for change in self.config],
+            "shards": [shard.as_json() for shard in self.shards],
         }
 
 
@@ -62,6 +81,8 @@ class PlanDiff:
     new_plan_id: str
     changes: list[FieldChange]
     phases: list[PhaseDiff]
+    lines_known: bool = False
+    """Both sources were read (and matched their plans), so reasons name lines."""
 
     @property
     def differs(self) -> bool:
@@ -88,6 +109,7 @@ class PlanDiff:
                 "added": added,
                 "removed": removed,
             },
+            "lines_known": self.lines_known,
             "changes": [change.as_json() for change in self.changes],
             "phases": [phase.as_json() for phase in self.phases],
         }
@@ -123,27 +145,74 @@ def _phase_config(phase: PlanPhase) -> dict[str, JsonValue]:
     }
 
 
-def _phase_diff(name: str, old: PlanPhase | None, new: PlanPhase | None) -> PhaseDiff:
-    if old is None:
-        assert new is not None
-        return PhaseDiff(name, "added", 0, added=[s.key for s in new.shards])
-    if new is None:
-        return PhaseDiff(name, "removed", 0, removed=[s.key for s in old.shards])
-    old_shards = {shard.key: shard.sha256 for shard in old.shards}
-    new_shards = {shard.key: shard.sha256 for shard in new.shards}
-    changed = [
-        key for key, sha in new_shards.items() if key in old_shards and old_shards[key] != sha
-    ]
-    added = [key for key in new_shards if key not in old_shards]
-    removed = [key for key in old_shards if key not in new_shards]
-    unchanged = sum(1 for key, sha in new_shards.items() if old_shards.get(key) == sha)
-    config = _changes(_phase_config(old), _phase_config(new))
-    status = "modified" if changed or added or removed or config else "same"
-    return PhaseDiff(name, status, unchanged, changed, added, removed, config)
+__all__ = ["FieldChange", "PhaseDiff", "PlanDiff", "Reason", "ShardChange", "diff_plans"]
+
+FINGERPRINT_FIELDS = (
+    "enabled",
+    "agents",
+    "execution.strategy",
+    "execution.boundaries",
+    "execution.chunk_size",
+    "execution.scene_batch_size",
+    "execution.route_batch_size",
+)
+"""Phase settings that decide what its shards hold or produce (not the cap, not languages)."""
 
 
-def diff_plans(old: ShardPlan, new: ShardPlan) -> PlanDiff:
-    """Every difference between two plans, phases in execution order."""
+def _phase_diff(
+    name: str,
+    old: PlanPhase | None,
+    new: PlanPhase | None,
+    script: ScriptChange | None,
+) -> PhaseDiff:
+    config = (
+        _changes(_phase_config(old), _phase_config(new))
+        if old is not None and new is not None
+        else []
+    )
+    status = "added" if old is None else "removed" if new is None else "same"
+    fields = (
+        tuple(change.field for change in config if change.field in FINGERPRINT_FIELDS)
+        if old is not None and new is not None
+        else ("phase",)
+    )
+    shown = new if new is not None else old
+    assert shown is not None
+    shards, unchanged = dirty_shards(old, new, fields, script)
+    changed = [shard.key for shard in shards if shard.status == "changed"]
+    added = [shard.key for shard in shards if shard.status == "added"]
+    removed = [shard.key for shard in shards if shard.status == "removed"]
+    if status == "same" and (shards or config):
+        status = "modified"
+    languages = shown.target_languages
+    old_languages = set(old.target_languages or []) if old is not None else set()
+    return PhaseDiff(
+        name,
+        status,
+        unchanged,
+        changed,
+        added,
+        removed,
+        config,
+        shards,
+        boundaries=shown.execution.boundaries,
+        language_factor=len(languages) if languages is not None else 1,
+        new_languages=len(set(languages or []) - old_languages) if new is not None else 0,
+    )
+
+
+def diff_plans(
+    old: ShardPlan,
+    new: ShardPlan,
+    old_source: SourceTable | None = None,
+    new_source: SourceTable | None = None,
+) -> PlanDiff:
+    """Every difference between two plans, phases in execution order.
+
+    With both plans' sources (read and checked against the plans' sha256),
+    reasons name the lines that were inserted, deleted or edited; without
+    them, dirty shards are paired by key and their reason is `content_changed`.
+    """
     old_phases = {phase.phase: phase for phase in old.phases}
     new_phases = {phase.phase: phase for phase in new.phases}
     names = [name for name in PHASE_ORDER if name in old_phases or name in new_phases]
@@ -159,9 +228,17 @@ def diff_plans(old: ShardPlan, new: ShardPlan) -> PlanDiff:
         "source": new.source.model_dump(mode="json"),
         "run_policy": new.run_policy.model_dump(mode="json"),
     }
+    script = (
+        ScriptChange(old_source, new_source)
+        if old_source is not None and new_source is not None
+        else None
+    )
     return PlanDiff(
         old_plan_id=old.plan_id,
         new_plan_id=new.plan_id,
         changes=_changes(top_old, top_new),
-        phases=[_phase_diff(name, old_phases.get(name), new_phases.get(name)) for name in names],
+        phases=[
+            _phase_diff(name, old_phases.get(name), new_phases.get(name), script) for name in names
+        ],
+        lines_known=script is not None,
     )

@@ -43,6 +43,7 @@ def test_readme_shows_the_markdown_diff() -> None:
 
 def test_the_diff_tells_the_story_the_readme_tells() -> None:
     text = _shardplan("diff", *PLANS).stdout
-    assert "pretranslation: 0 unchanged, 1 changed, 2 added, 2 removed" in text
-    assert "translate: 3 unchanged, 0 changed, 0 added, 0 removed" in text
-    assert "qa: 0 unchanged, 6 changed" in text
+    assert "pretranslation: 3 shard(s) to rerun (3 unit(s)): 3 changed, 0 added, 1 removed" in text
+    assert "translate: no shard to rerun; 3 unchanged (3 unit(s) to run in new languages)" in text
+    assert "qa: 6 shard(s) to rerun (18 unit(s)): 6 changed" in text
+    assert "~ qa:scene_001_0001 — settings changed: agents" in text

@@ -1,9 +1,11 @@
 """`shardplan diff OLD NEW [--format text|json|markdown] [--exit-code]`.
 
-Shards are matched by key; per phase the diff counts the unchanged ones and
-lists the changed, added and removed keys, with every change of execution,
-agents and languages, and of the spec and source the plans were made from.
-It exits 0 whether or not the plans differ unless `--exit-code` is given.
+Per phase the diff counts the unchanged shards and lists the dirty ones with
+why they are dirty (DESIGN §8), with every change of execution, agents and
+languages, and of the spec and source the plans were made from. Reasons name
+lines when both plans' sources are readable and match the sha256 the plans
+recorded; otherwise they say the content changed. It exits 0 whether or not
+the plans differ unless `--exit-code` is given.
 """
 
 from __future__ import annotations
@@ -14,14 +16,52 @@ import click
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.commands.show import open_plan
+from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import diff_plans
+from shardplan_compiler.plan_io import PlanError
+from shardplan_compiler.plan_summary import resolve_recorded
+from shardplan_compiler.render.diagnostics import render_diagnostics
 from shardplan_compiler.render.plan_diff import (
     render_diff_json,
     render_diff_markdown,
     render_diff_text,
 )
+from shardplan_compiler.sources import SourceTable, read_source
+from shardplan_schemas.diagnostics import Diagnostic
+from shardplan_schemas.plan import ShardPlan
+from shardplan_schemas.plan_structure import key_problem
 
 DIFF_FORMATS = ("text", "json", "markdown")
+
+
+def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
+    """The plan's source, when it is a readable file that matches the plan; else None.
+
+    A source whose sha256 matches but whose line ids do not fit the plan's
+    keys means a forged plan: that is refused (SP606) rather than ignored.
+    """
+    plan_dir = plan_path.parent if str(plan_path.parent) else Path(".")
+    path = resolve_recorded(plan_dir, plan.source.path)
+    if unreadable_reason(path) is not None:
+        return None
+    table = read_source(path, plan.source.format).table
+    if table is None or table.sha256 != plan.source.sha256:
+        return None
+    problem = key_problem(plan, table.line_ids)
+    if problem is not None:
+        raise PlanError(
+            Diagnostic(
+                path=plan_path.as_posix(),
+                line=1,
+                column=1,
+                severity="error",
+                code="SP606",
+                message=f"the plan does not match its source {path.as_posix()}: {problem}; "
+                "recompile the plan from its spec and source",
+                pointer="",
+            )
+        )
+    return table
 
 
 @click.command("diff")
@@ -38,7 +78,13 @@ def diff(ctx: click.Context, old_path: Path, new_path: Path, fmt: str, exit_code
     new, code = open_plan(new_path, "diff")
     if new is None:
         ctx.exit(code)
-    result = diff_plans(old, new)
+    try:
+        old_source = matching_source(old, old_path)
+        new_source = matching_source(new, new_path) if old_source is not None else None
+    except PlanError as error:
+        click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
+        ctx.exit(exit_codes.INPUT_ERRORS)
+    result = diff_plans(old, new, old_source, new_source)
     if fmt == "json":
         output = render_diff_json(result)
     elif fmt == "markdown":
