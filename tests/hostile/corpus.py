@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cli import GOLDEN, run_cli
 
@@ -497,6 +498,48 @@ def _unknown_format(good: bytes, _: Path) -> bytes:
     return _rehash(plan)
 
 
+def _forge(edit: Callable[[dict[str, Any]], None]) -> Callable[[bytes, Path], bytes]:
+    """A format-2 plan edited as an attacker would, with its plan_id recomputed (DESIGN §7)."""
+
+    def mutate(good: bytes, _: Path) -> bytes:
+        plan: dict[str, Any] = json.loads(good)
+        edit(plan)
+        return _rehash(plan)
+
+    return mutate
+
+
+def _phase(plan: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(p for p in plan["phases"] if p["phase"] == name)
+    return found
+
+
+def _set_key(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda plan: _phase(plan, "context")["shards"][1].update(key=key)
+
+
+FORGERIES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "key-path": _set_key("context:../../pwned"),
+    "key-absolute": _set_key("context:/etc/passwd"),
+    "key-other-line": _set_key("context:scene_003_0002"),
+    "key-other-phase": _set_key("translate:scene_003_0001"),
+    "overlap": lambda plan: _phase(plan, "context")["shards"][0].update(end=40),
+    "gap": lambda plan: _phase(plan, "context")["shards"][1].update(start=33),
+    "beyond-the-lines": lambda plan: _phase(plan, "ingest")["shards"][0].update(end=10**9),
+    "negative-start": lambda plan: _phase(plan, "ingest")["shards"][0].update(start=-1),
+    "count": lambda plan: _phase(plan, "context").update(shard_count=3),
+    "languages": lambda plan: _phase(plan, "context").update(target_languages=["en"]),
+    "unknown-phase": lambda plan: _phase(plan, "context").update(phase="summarize"),
+    "disabled-with-shards": lambda plan: _phase(plan, "edit").update(
+        shards=_phase(plan, "qa")["shards"], shard_count=1
+    ),
+    "chunk-size": lambda plan: _phase(plan, "pretranslation")["execution"].update(chunk_size=7),
+    "format-1": lambda plan: plan.update(format="shardplan/1"),
+    "long-fingerprint": lambda plan: _phase(plan, "ingest")["shards"][0].update(sha256="0" * 64),
+}
+"""Each one must be refused by show, diff and run, even though its plan_id is right."""
+
+
 def _stale_source(good: bytes, directory: Path) -> bytes:
     with (directory / "script.jsonl").open("ab") as stream:
         stream.write(b'{"line_id": "scene_999_0001", "text": "a new line"}\n')
@@ -522,6 +565,7 @@ PLAN_MUTATIONS: dict[str, tuple[Callable[[bytes, Path], bytes | None], frozenset
     "utf16": (lambda good, _: good.decode("utf-8").encode("utf-16"), IO_OR_ERRORS),
     "fifo": (_plan_fifo, IO_OR_ERRORS),
     "directory": (_plan_directory, IO_OR_ERRORS),
+    **{f"forged-{name}": (_forge(edit), ERRORS) for name, edit in FORGERIES.items()},
 }
 
 
@@ -535,8 +579,13 @@ def plan_cases() -> list[Case]:
             ("diff", ("diff", PLAN, BAD)),
             ("run", ("run", BAD, "--handler", "pseudo", "--out", "run", "--quiet")),
         ):
+            allowed, expect = codes, (BAD,)
+            if name == "forged-key-other-line" and command == "show":
+                # A well-formed key is checked against the source only where the source is
+                # read: `run`, `diff`, `show --shard` (the summary reads the plan alone).
+                allowed, expect = frozenset({0}), ()
             cases.append(
-                Case(f"plan-{name}-{command}", setup, args, codes, (BAD,), ("compile", command))
+                Case(f"plan-{name}-{command}", setup, args, allowed, expect, ("compile", command))
             )
     stale = _bad_plan(_stale_source)
     cases.append(
