@@ -14,7 +14,7 @@ EXAMPLES = REPO / "examples"
 GOLDEN = EXAMPLES / "golden"
 
 
-def _golden_plan() -> bytes:
+def golden_plan() -> bytes:
     from shardplan_compiler.compile_spec import compile_loaded_spec
     from shardplan_compiler.spec_loading import load_spec
 
@@ -40,8 +40,12 @@ def seed_inputs(target: str) -> list[bytes]:
     if target == "source_txt":
         return [b"first line\n\nthird line\r\n", "日本語\n".encode()]
     if target == "plan":
-        plan = _golden_plan()
+        plan = golden_plan()
         return [plan, plan[: len(plan) // 3], b"{}", b"[]"]
+    if target == "diff_reasons":
+        lines = script.splitlines(keepends=True)
+        edited = [*lines[:10], lines[10].replace(b'"text": "', b'"text": "x'), *lines[11:]]
+        return [script, b"".join(lines[:20]), b"".join(edited), b"".join(lines[::-1])]
     if target == "selftest_crash":
         return [b"ok", b"boom"]
     raise KeyError(target)

@@ -17,13 +17,23 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from shardplan_compiler.commands.diff import matching_source
+from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError, parse_plan
 from shardplan_compiler.render.diagnostics import render_diagnostics
-from shardplan_compiler.sources import read_source
+from shardplan_compiler.render.plan_diff import (
+    render_diff_json,
+    render_diff_markdown,
+    render_diff_text,
+)
+from shardplan_compiler.sources import SourceTable, read_source
 from shardplan_compiler.spec_loading import load_spec
 from shardplan_executor.verify import PlanRefusedError, load_verified_plan
+from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.primitives import SourceFormat
 from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
+
+from .seeds import GOLDEN, golden_plan
 
 Target = Callable[[bytes], None]
 
@@ -101,6 +111,40 @@ def fuzz_plan(data: bytes) -> None:
         load_verified_plan(path)
 
 
+_GOLDEN_PLAN: list[tuple[ShardPlan, SourceTable]] = []
+
+
+def fuzz_diff_reasons(data: bytes) -> None:
+    """diff's reasons path with a source that does not match its plan's sha256.
+
+    The fuzzed bytes replace the golden plan's source: `matching_source`
+    must ignore them (or refuse a forged plan), and the reasons must be built
+    and rendered without error even from a source that is not the plan's.
+    """
+    if not _GOLDEN_PLAN:
+        good = golden_plan()
+        golden_table = read_source(GOLDEN / "script.jsonl", "jsonl").table
+        assert golden_table is not None
+        _GOLDEN_PLAN.append((parse_plan(good, _file("golden.plan.json", good)), golden_table))
+    plan, golden_table = _GOLDEN_PLAN[0]
+    plan_path = _file("diff.plan.json", b"{}")
+    source = plan_path.parent / plan.source.path
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(data)
+    try:
+        table = matching_source(plan, plan_path)
+    except PlanError:
+        table = None
+    if table is not None and table.sha256 != plan.source.sha256:
+        raise AssertionError("a source that does not match its plan was used for reasons")
+    fuzzed = read_source(source, "jsonl").table
+    for new_table in (table, fuzzed):
+        diff = diff_plans(plan, plan, golden_table, new_table)
+        render_diff_text(diff, "old", "new")
+        render_diff_markdown(diff, "old", "new")
+        render_diff_json(diff)
+
+
 def selftest_crash(data: bytes) -> None:
     """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
     if b"boom" in data:
@@ -116,4 +160,5 @@ TARGETS: dict[str, Target] = {
     "source_csv": fuzz_source_csv,
     "source_txt": fuzz_source_txt,
     "plan": fuzz_plan,
+    "diff_reasons": fuzz_diff_reasons,
 }
