@@ -579,7 +579,8 @@ def plan_cases() -> list[Case]:
             ("diff", ("diff", PLAN, BAD)),
             ("run", ("run", BAD, "--handler", "pseudo", "--out", "run", "--quiet")),
         ):
-            allowed, expect = codes, (BAD,)
+            allowed: frozenset[int] = codes
+            expect: tuple[str, ...] = (BAD,)
             if name == "forged-key-other-line" and command == "show":
                 # A well-formed key is checked against the source only where the source is
                 # read: `run`, `diff`, `show --shard` (the summary reads the plan alone).
