@@ -59,7 +59,7 @@ def test_a_compiled_plan_and_its_run_events_match_their_schemas(tmp_path: Path) 
     )
     plan = json.loads(plan_path.read_text(encoding="utf-8"))
     assert _errors(_validator("shard-plan.schema.json"), plan) == []
-    assert not _validator("shard-plan.schema.json").is_valid({**plan, "format": "shardplan/2"})
+    assert not _validator("shard-plan.schema.json").is_valid({**plan, "format": "shardplan/1"})
 
     run_dir = tmp_path / "run"
     subprocess.run(

@@ -119,6 +119,11 @@ TRICKY = [
 ]  # fmt: skip
 
 
+def _tricky(draw: st.DrawFn) -> object:
+    """A copy: a later perturbation may edit it in place, and TRICKY must stay as it is."""
+    return copy.deepcopy(draw(st.sampled_from(TRICKY)))
+
+
 @st.composite
 def perturbed_specs(draw: st.DrawFn) -> object:
     data: object = copy.deepcopy(draw(valid_specs()))
@@ -136,9 +141,9 @@ def perturbed_specs(draw: st.DrawFn) -> object:
             if draw(st.integers(0, 5)) == 0:
                 target.pop(key, None)
             else:
-                target[key] = draw(st.sampled_from(TRICKY))
+                target[key] = _tricky(draw)
         elif isinstance(target, list) and target:
-            target[draw(st.integers(0, len(target) - 1))] = draw(st.sampled_from(TRICKY))
+            target[draw(st.integers(0, len(target) - 1))] = _tricky(draw)
     return data
 
 
