@@ -9,15 +9,14 @@ pull request that changes a spec or the script also carries the plan's diff.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 import click
 
 from shardplan_compiler import exit_codes
+from shardplan_compiler.atomic_write import write_atomically as write_file_atomically
 from shardplan_compiler.commands.validate import IO_CODES, default_format
 from shardplan_compiler.compile_spec import CompileResult, PhaseSummary, compile_loaded_spec
 from shardplan_compiler.file_checks import unreadable_reason
@@ -58,27 +57,7 @@ def summary_text(summaries: list[PhaseSummary]) -> str:
 
 def write_atomically(result: CompileResult, target: Path) -> str:
     """Write the plan next to `target` and rename it into place: readers never see half a plan."""
-    directory = target.parent if str(target.parent) else Path(".")
-    # Not a `with` block: the file must outlive the handle to be renamed.
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
-        "w+b", dir=directory, prefix=f".{target.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        # NamedTemporaryFile creates 0600; a plan is a file to share and review, so it gets
-        # the mode any new file of the user gets (0644 under the usual umask).
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
-        with handle:
-            plan_id = result.write(handle, WORKERS)  # type: ignore[arg-type]
-            handle.flush()
-            # On disk before the rename, or a power loss could leave an empty plan in place.
-            os.fsync(handle.fileno())
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return plan_id
+    return write_file_atomically(target, lambda handle: result.write(handle, WORKERS))
 
 
 def _emit(diagnostics: list[Diagnostic], fmt: DiagnosticFormat, *, err: bool) -> None:
