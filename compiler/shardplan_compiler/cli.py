@@ -18,6 +18,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "show": "shardplan_compiler.commands.show:show",
     "diff": "shardplan_compiler.commands.diff:diff",
     "schema": "shardplan_compiler.commands.schema:schema",
+    "import": "shardplan_compiler.commands.import_rentl:import_group",
     "run": "shardplan_executor.cli:run",
 }
 

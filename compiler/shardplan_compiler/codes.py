@@ -189,6 +189,107 @@ _TABLE: tuple[CodeInfo, ...] = (
         "error",
         "The plan's shards are not what the compiler writes (a forged or damaged plan).",
     ),
+    # SP7xx: importing a rentl.toml (`shardplan import rentl`)
+    CodeInfo(
+        "SP700",
+        "rentl-unreadable",
+        "error",
+        "The rentl.toml cannot be read (missing, a directory, not UTF-8, over 1 MiB).",
+    ),
+    CodeInfo(
+        "SP701",
+        "toml-syntax",
+        "error",
+        "The rentl.toml is not valid TOML (or defines a key twice).",
+    ),
+    CodeInfo(
+        "SP702",
+        "toml-too-deep",
+        "error",
+        "Arrays or inline tables nest deeper than any rentl.toml does.",
+    ),
+    CodeInfo("SP710", "rentl-missing-key", "error", "A key rentl requires is missing."),
+    CodeInfo(
+        "SP711",
+        "rentl-bad-value",
+        "error",
+        "A value rentl refuses: wrong type, not a choice, a bad language code, a size not > 0.",
+    ),
+    CodeInfo(
+        "SP712", "rentl-duplicate-phase", "error", "A phase appears twice in `[[pipeline.phases]]`."
+    ),
+    CodeInfo("SP713", "rentl-phase-order", "error", "Phases are not in rentl's canonical order."),
+    CodeInfo("SP714", "rentl-agents-required", "error", "An enabled LLM phase has no agents."),
+    CodeInfo("SP715", "rentl-agents-not-allowed", "error", "`agents` on ingest or export."),
+    CodeInfo(
+        "SP716", "rentl-chunk-size-required", "error", "Strategy `chunk` without `chunk_size`."
+    ),
+    CodeInfo(
+        "SP717",
+        "rentl-size-not-allowed",
+        "error",
+        "A chunk or batch size that does not belong to the phase's strategy.",
+    ),
+    CodeInfo(
+        "SP718",
+        "rentl-languages",
+        "error",
+        "A target language listed twice, or equal to the source language.",
+    ),
+    CodeInfo(
+        "SP719",
+        "rentl-default-model-required",
+        "error",
+        "A phase has no `model` and `[pipeline.default_model]` is missing.",
+    ),
+    CodeInfo(
+        "SP720",
+        "cannot-carry",
+        "error",
+        "A value rentl accepts that a shardplan spec cannot hold (over a bound, not snake_case).",
+    ),
+    CodeInfo(
+        "SP730",
+        "rentl-unknown-key",
+        "warning",
+        "A key rentl ignores without a word (with a did-you-mean).",
+    ),
+    CodeInfo(
+        "SP731",
+        "execution-without-strategy",
+        "warning",
+        "An `execution` table without `strategy`: rentl runs the phase as one `full` shard.",
+    ),
+    CodeInfo(
+        "SP732",
+        "rentl-execution-ignored",
+        "warning",
+        "`execution` on ingest or export, which rentl ignores.",
+    ),
+    CodeInfo(
+        "SP733",
+        "csv-route",
+        "warning",
+        "The route strategy on CSV input, which has no `route_id` column in rentl.",
+    ),
+    CodeInfo(
+        "SP734",
+        "context-without-scene",
+        "warning",
+        "Context runs on source lines without `scene_id`, which rentl's context agent fails on.",
+    ),
+    CodeInfo(
+        "SP735",
+        "txt-empty-line",
+        "warning",
+        "TXT input with empty lines: rentl refuses them, shardplan skips them.",
+    ),
+    CodeInfo(
+        "SP740",
+        "not-carried",
+        "info",
+        "What the spec does not carry (models, endpoints, logging, cache), listed once.",
+    ),
 )
 
 CODES: dict[str, CodeInfo] = {info.code: info for info in _TABLE}
