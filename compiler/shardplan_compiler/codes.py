@@ -129,7 +129,7 @@ _TABLE: tuple[CodeInfo, ...] = (
         "SP405",
         "missing-column",
         "error",
-        "A CSV header lacks a required column or names an unknown one.",
+        "A CSV header lacks a required column, names one twice or leaves one unnamed.",
     ),
     CodeInfo(
         "SP406", "too-many-errors", "error", "More record errors than are reported one by one."

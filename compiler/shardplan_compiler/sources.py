@@ -699,7 +699,7 @@ def _read_records(
         numbers.append(item[0])
         records.append(item[1])
         if is_txt:
-            raws.append(item[1]["text"].encode("utf-8"))
+            raws.append(str(item[1]["text"]).encode("utf-8"))
         if len(records) >= RECORD_BLOCK:
             flush()
     flush()

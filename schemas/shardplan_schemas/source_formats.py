@@ -42,7 +42,10 @@ SOURCE_EXTENSIONS: dict[str, SourceFormat] = {
     ".txt": "txt",
 }
 SOURCE_FIELDS: tuple[str, ...] = ("line_id", "scene_id", "route_id", "speaker", "text", "metadata")
-CSV_COLUMNS: tuple[str, ...] = ("line_id", "scene_id", "route_id", "speaker", "text")
+CSV_COLUMNS: tuple[str, ...] = ("line_id", "scene_id", "route_id", "speaker", "text", "metadata")
+"""The CSV columns that are `SourceLine` fields; any other column goes to `metadata.extra`."""
+CSV_EXTRA_KEY = "extra"
+"""Where other CSV columns land in `metadata`: the place rentl puts them, so both read a line alike."""
 CSV_REQUIRED_COLUMNS: tuple[str, ...] = ("line_id", "text")
 READ_CHUNK_BYTES = 1 << 20
 MAX_REPORTED_BYTES = 16
@@ -217,32 +220,67 @@ def iter_txt_records(
 
 
 def csv_header_problem(header: list[str]) -> str | None:
-    """Why a CSV header cannot be read as source lines, or None."""
+    """Why a CSV header cannot be read as source lines, or None.
+
+    Columns other than `CSV_COLUMNS` are allowed (rentl's CSVs carry them):
+    their cells are kept under `metadata.extra`.
+    """
     missing = [column for column in CSV_REQUIRED_COLUMNS if column not in header]
-    unknown = [column for column in header if column not in CSV_COLUMNS]
     duplicate = sorted({column for column in header if header.count(column) > 1})
+    unnamed = [number for number, column in enumerate(header, start=1) if not column]
     problems: list[str] = []
     if missing:
         problems.append("missing required column(s) " + ", ".join(f"`{c}`" for c in missing))
-    if unknown:
-        problems.append(
-            "unknown column(s) "
-            + ", ".join(f"`{c}`" for c in unknown)
-            + " (allowed: "
-            + ", ".join(CSV_COLUMNS)
-            + ")"
-        )
     if duplicate:
         problems.append("duplicate column(s) " + ", ".join(f"`{c}`" for c in duplicate))
+    if unnamed:
+        problems.append("unnamed column(s) at position " + ", ".join(map(str, unnamed)))
     if not problems:
         return None
     return "the CSV header " + "; ".join(problems)
 
 
+def csv_record(header: list[str], row: list[str]) -> dict[str, object] | str:
+    """One CSV row as a raw record, or why it is not one.
+
+    An empty cell means absent. The `metadata` cell holds a JSON object; the
+    cells of columns that are not `SourceLine` fields are added to it under
+    `extra` (as rentl reads them), as strings.
+    """
+    record: dict[str, object] = {}
+    extra: dict[str, object] = {}
+    for column, cell in zip(header, row, strict=True):
+        if not cell:
+            continue
+        if column == "metadata":
+            try:
+                metadata = orjson.loads(cell)
+            except orjson.JSONDecodeError as error:
+                return f"the `metadata` cell is not JSON: {error}"
+            if not isinstance(metadata, dict):
+                return f"the `metadata` cell must be a JSON object, not {_json_kind(metadata)}"
+            record["metadata"] = metadata
+        elif column in CSV_COLUMNS:
+            record[column] = cell
+        else:
+            extra[column] = cell
+    if extra:
+        metadata = record.setdefault("metadata", {})
+        assert isinstance(metadata, dict)
+        earlier = metadata.get(CSV_EXTRA_KEY, {})
+        if not isinstance(earlier, dict):
+            return (
+                f"`metadata.{CSV_EXTRA_KEY}` must be a JSON object to take the other "
+                f"columns ({', '.join(extra)}), not {_json_kind(earlier)}"
+            )
+        metadata[CSV_EXTRA_KEY] = {**earlier, **extra}
+    return record
+
+
 def iter_csv_records(
     stream: BinaryIO, on_chunk: Callable[[bytes], None] | None = None
-) -> Iterator[tuple[int, dict[str, str]] | RecordProblem]:
-    """Yield `(line where the record starts, {column: cell})` per CSV record, or a problem.
+) -> Iterator[tuple[int, dict[str, object]] | RecordProblem]:
+    """Yield `(line where the record starts, record)` per CSV record, or a problem (`csv_record`).
 
     RFC 4180 through the `csv` module in strict mode: quoted fields may span
     lines, so a record is numbered by the line it starts on. An empty cell
@@ -294,7 +332,11 @@ def iter_csv_records(
                     "(a ragged row; quote cells that contain commas)",
                 )
                 continue
-            yield start, {column: cell for column, cell in zip(header, row, strict=True) if cell}
+            record = csv_record(header, row)
+            if isinstance(record, str):
+                yield RecordProblem(start, "malformed", record)
+                continue
+            yield start, record
         if header is None:
             yield RecordProblem(
                 1, "columns", "the CSV file is empty: it needs a header with `line_id` and `text`"
