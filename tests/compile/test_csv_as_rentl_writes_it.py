@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shardplan_compiler.sources import read_source
 from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
@@ -64,12 +66,9 @@ def test_a_metadata_cell_that_is_not_a_json_object_is_a_bad_record(tmp_path: Pat
     assert [(d.code, d.line) for d in found] == [("SP402", 2), ("SP402", 3)]
     assert "JSON object" in found[0].message
     assert "not JSON" in found[1].message
-    try:
+    with pytest.raises(SourceFormatError) as refused:
         read_source_lines(path, "csv")
-    except SourceFormatError as error:
-        assert error.line == 2
-    else:  # pragma: no cover - the assertion above is the test
-        raise AssertionError("the executor's reader accepted a bad metadata cell")
+    assert refused.value.line == 2
 
 
 def test_duplicate_and_unnamed_columns_are_refused(tmp_path: Path) -> None:
@@ -84,5 +83,6 @@ def test_extra_columns_change_the_line_digest(tmp_path: Path) -> None:
     """A changed extra cell is a changed line: the handler sees it in `metadata`."""
     one = read_source(_write(tmp_path, "line_id,text,note\nline_1,x,a\n"), "csv").table
     two = read_source(_write(tmp_path, "line_id,text,note\nline_1,x,b\n"), "csv").table
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert one.digests != two.digests

@@ -25,7 +25,8 @@ from shardplan_compiler.rentl.config import (
     RentlPhase,
 )
 
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./-]*")
 MAX_CONSECUTIVE_FAILURES = 3
 
 
@@ -43,6 +44,16 @@ class SpecPlace:
     """The command line that re-imports this spec, for the header."""
 
 
+def _quoted(value: str) -> str:
+    """A YAML double-quoted scalar: JSON's escapes, plus YAML's for what it may not hold raw.
+
+    PyYAML refuses DEL, C1 controls, surrogates and U+FFFE/U+FFFF in a file,
+    and reads U+0085, U+2028 and U+2029 as line breaks; those are escaped.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
 def yaml_string(value: str) -> str:
     """`value` as a YAML scalar that reads back as this very string."""
     if _PLAIN.fullmatch(value):
@@ -51,7 +62,7 @@ def yaml_string(value: str) -> str:
                 return value
         except yaml.YAMLError:  # pragma: no cover - the pattern admits only plain scalars
             pass
-    return json.dumps(value)
+    return _quoted(value)
 
 
 def yaml_float(value: float) -> str:
@@ -65,11 +76,7 @@ def yaml_float(value: float) -> str:
 
 def comment_text(value: str) -> str:
     """A string from rentl.toml, safe inside a `#` comment (no line breaks, quoted)."""
-    return (
-        json.dumps(value, ensure_ascii=False)
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return _quoted(value)
 
 
 def _flow_list(values: list[str]) -> str:
