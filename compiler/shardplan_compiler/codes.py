@@ -206,7 +206,7 @@ _TABLE: tuple[CodeInfo, ...] = (
         "SP702",
         "toml-too-deep",
         "error",
-        "Arrays or inline tables nest deeper than any rentl.toml does.",
+        "Arrays, inline tables or dotted keys nest deeper than any rentl.toml does.",
     ),
     CodeInfo("SP710", "rentl-missing-key", "error", "A key rentl requires is missing."),
     CodeInfo(

@@ -46,6 +46,10 @@ def seed_inputs(target: str) -> list[bytes]:
         lines = script.splitlines(keepends=True)
         edited = [*lines[:10], lines[10].replace(b'"text": "', b'"text": "x'), *lines[11:]]
         return [script, b"".join(lines[:20]), b"".join(edited), b"".join(lines[::-1])]
+    if target == "rentl":
+        configs = [EXAMPLES / "rentl" / "rentl.toml"]
+        configs += sorted((EXAMPLES / "broken" / "rentl").glob("*.rentl.toml"))
+        return [path.read_bytes() for path in configs]
     if target == "selftest_crash":
         return [b"ok", b"boom"]
     raise KeyError(target)

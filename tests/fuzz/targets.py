@@ -145,6 +145,31 @@ def fuzz_diff_reasons(data: bytes) -> None:
         render_diff_json(diff)
 
 
+def fuzz_rentl(data: bytes) -> None:
+    """`import rentl`: the TOML reader, rentl's model, the findings, the spec template.
+
+    What it writes must be a spec `validate` accepts: the import never hands
+    a user a spec with errors.
+    """
+    from shardplan_compiler.rentl.importer import SCHEMA_URL, import_rentl
+
+    config = _file("rentl.toml", data)
+    result = import_rentl(config, _SCRATCH, SCHEMA_URL, "shardplan import rentl")
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if (result.spec_text is None) != bool(errors):
+        raise AssertionError("a spec was written despite errors, or none without one")
+    for diagnostic in result.diagnostics:
+        if diagnostic.line < 1 or diagnostic.column < 1:
+            raise AssertionError(f"a diagnostic without a position: {diagnostic}")
+    for fmt in ("text", "json", "github", "sarif"):
+        render_diagnostics(result.diagnostics, fmt)
+    if result.spec_text is not None:
+        spec = _file("imported.shardplan.yaml", result.spec_text.encode("utf-8"))
+        bad = [d for d in load_spec(spec).diagnostics if d.severity == "error"]
+        if bad:
+            raise AssertionError(f"the imported spec does not validate: {bad[0]}")
+
+
 def selftest_crash(data: bytes) -> None:
     """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
     if b"boom" in data:
@@ -161,4 +186,5 @@ TARGETS: dict[str, Target] = {
     "source_txt": fuzz_source_txt,
     "plan": fuzz_plan,
     "diff_reasons": fuzz_diff_reasons,
+    "rentl": fuzz_rentl,
 }

@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = {
     "diff": "shardplan_compiler.commands.diff",
     "run": "shardplan_executor.cli",
     "validate-source": "shardplan_compiler.compile_spec",
+    "import": "shardplan_compiler.commands.import_rentl",
 }
 
 

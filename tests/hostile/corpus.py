@@ -614,7 +614,9 @@ def plan_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    cases = spec_cases() + source_cases() + plan_cases()
+    from .rentl_corpus import rentl_cases
+
+    cases = spec_cases() + source_cases() + plan_cases() + rentl_cases()
     names = [case.name for case in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases

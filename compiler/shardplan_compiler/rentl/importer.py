@@ -129,8 +129,8 @@ def parse_config(
         report.at(
             "SP702",
             *positions.too_deep,
-            f"arrays or inline tables nest deeper than {MAX_TOML_DEPTH} levels; a rentl.toml "
-            "nests three",
+            f"arrays, inline tables or dotted keys nest deeper than {MAX_TOML_DEPTH} levels; "
+            "a rentl.toml nests three",
         )
         return None, None
     try:

@@ -23,7 +23,8 @@ TomlPath = tuple[str | int, ...]
 """A key path into the parsed document: table and key names, and array indexes."""
 
 MAX_TOML_DEPTH = 32
-"""Arrays and inline tables nested deeper than this are refused; rentl.toml nests three."""
+"""Arrays and inline tables nested deeper than this, or dotted keys longer, are refused;
+a rentl.toml nests three levels."""
 
 _WS = re.compile(r"[ \t]*")
 _WS_NL_COMMENTS = re.compile(r"(?:[ \t\r\n]+|#[^\n]*)*")
@@ -131,8 +132,8 @@ class _Scanner:
                 i, table = self._header(i)
             else:
                 i = self._key_value(i, table)
-                if self.out.too_deep is not None:
-                    break
+            if self.out.too_deep is not None:
+                break
             i = self._skip(_TO_LINE_END, i)
             if i == start:  # never stay in place
                 i += 1
@@ -189,6 +190,9 @@ class _Scanner:
             else:
                 name = token
             names.append((name, at))
+            if len(names) > MAX_TOML_DEPTH:  # `[a.a.a…]`: paths this long cost quadratic time
+                self.out.too_deep = self.place(at)
+                return [], self.n
             i = self._skip(_WS, match.end())
             if i < self.n and self.text[i] == ".":
                 i += 1
