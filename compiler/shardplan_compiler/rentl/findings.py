@@ -460,9 +460,9 @@ def not_carried_finding(data: Mapping[str, object]) -> Finding | None:
             present.append((tuple(parts), what))
     if not present:
         return None
-    listed = "; ".join(f"`{dotted(path)}` ({what})" for path, what in present)
+    listed = ", ".join(what for _, what in present)
     return Finding(
         "SP740",
         present[0][0],
-        "not carried into the spec, which plans sharding only (keep them in rentl.toml): " + listed,
+        f"not carried into the spec, which plans sharding only (rentl keeps using them): {listed}",
     )
