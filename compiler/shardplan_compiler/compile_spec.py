@@ -23,6 +23,7 @@ from shardplan_compiler.plan_build import (
     shard_phase,
 )
 from shardplan_compiler.plan_io import PlanDocument, write_plan
+from shardplan_compiler.relative_paths import relative_path
 from shardplan_compiler.sources import read_source
 from shardplan_compiler.spec_loading import LoadedSpec, pointer_text
 from shardplan_schemas.diagnostics import Diagnostic
@@ -71,16 +72,6 @@ class CompileResult:
         if self.document is None:
             return None
         return ShardPlan.model_validate_json(self.to_bytes())
-
-
-def relative_path(path: Path, base: Path) -> str:
-    """`path` relative to the directory `base`, with `/` separators (absolute if impossible)."""
-    target = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(target, os.path.abspath(base))
-    except ValueError:  # another drive on Windows
-        return Path(target).as_posix()
-    return relative.replace(os.sep, "/")
 
 
 def _finding_diagnostic(loaded: LoadedSpec, finding: ShardingFinding) -> Diagnostic:

@@ -17,8 +17,8 @@ import click
 from shardplan_compiler import exit_codes
 from shardplan_compiler.atomic_write import write_atomically
 from shardplan_compiler.commands.validate import default_format
-from shardplan_compiler.compile_spec import relative_path
 from shardplan_compiler.file_checks import unreadable_reason
+from shardplan_compiler.relative_paths import relative_path
 from shardplan_compiler.render.diagnostics import (
     DIAGNOSTIC_FORMATS,
     FORMAT_BY_NAME,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.codes import CODES
-from shardplan_compiler.compile_spec import relative_path
+from shardplan_compiler.relative_paths import relative_path
 from shardplan_compiler.rentl.config import RentlConfig
 from shardplan_compiler.rentl.findings import (
     Finding,

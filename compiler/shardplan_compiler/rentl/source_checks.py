@@ -13,8 +13,6 @@ from pathlib import Path
 
 from shardplan_compiler.rentl.config import RentlConfig
 from shardplan_compiler.rentl.findings import Finding
-from shardplan_compiler.sharding import lines_without_key
-from shardplan_compiler.sources import read_source
 from shardplan_schemas.source_formats import is_blank
 
 SHOWN_RANGES = 3
@@ -31,6 +29,10 @@ def source_findings(config: RentlConfig, source: Path, display: str) -> list[Fin
     for index, phase in enumerate(config.pipeline.phases):
         if phase.phase != "context" or not phase.enabled:
             continue
+        # The compiler's reader, loaded only here: it is fast on a big script, slow to import.
+        from shardplan_compiler.sharding import lines_without_key
+        from shardplan_compiler.sources import read_source
+
         read = read_source(source, fmt, display, parallel=False)
         table = read.table
         if table is None:
