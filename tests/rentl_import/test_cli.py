@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import BinaryIO
 
+import pytest
 from click.testing import CliRunner
 
 from shardplan_compiler.cli import main
@@ -92,3 +94,20 @@ def test_a_missing_config_exits_2(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "nope.toml")
     assert code == 2
     assert "nope.toml:1:1: error[SP700]" in err
+
+
+def test_an_interrupted_write_leaves_the_old_spec_whole(tmp_path: Path) -> None:
+    """`-o` writes a temporary file and renames it: a failure mid-write changes nothing."""
+    from shardplan_compiler.atomic_write import write_atomically
+
+    target = tmp_path / "shardplan.yaml"
+    target.write_bytes(b"old spec\n")
+
+    def half_then_fail(handle: BinaryIO) -> None:
+        handle.write(b"# yaml-language-server: half a sp")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        write_atomically(target, half_then_fail)
+    assert target.read_bytes() == b"old spec\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["shardplan.yaml"]
