@@ -100,7 +100,7 @@ scripts = st.integers(1, 30).flatmap(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(phases=phase_lists(), ids_=scripts)
 def test_imported_projects_shard_as_rentl(
     phases: list[dict[str, object]], ids_: tuple[list[str | None], list[str | None]]
