@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from shardplan_schemas.primitives import Strategy
+from shardplan_compiler.boundaries import content_chunk_starts, content_run_starts
+from shardplan_schemas.primitives import Boundaries, Strategy
 
 
 @dataclass
@@ -67,6 +68,8 @@ def shard_starts(
     line_count: int,
     scene_runs: Runs,
     route_runs: Runs,
+    boundaries: Boundaries = "fixed",
+    line_ids: Sequence[str] = (),
 ) -> list[int]:
     """Start index of every shard of a phase; shard `i` ends where shard `i + 1` starts.
 
@@ -76,16 +79,28 @@ def shard_starts(
       without an id form runs of their own. (`route` with such lines is an
       error the caller reports before sharding; see `lines_without_key`.)
     - no lines: no shards, whatever the strategy.
+
+    With `boundaries="content"` (DESIGN §8), `chunk` and `scene`/`route` cut
+    the same lines or runs where their ids say instead (see `boundaries`),
+    `size` on average; that needs the `line_ids`. (`full` with content
+    boundaries is a spec error, SP312; it stays one shard here.)
     """
     if line_count == 0:
         return []
     if strategy == "full":
         return [0]
+    content = boundaries == "content"
+    if content and len(line_ids) != line_count:
+        raise ValueError("content boundaries need the id of every line")
     if strategy == "chunk":
         if size is None:
             raise ValueError("the chunk strategy needs a chunk size")
+        if content:
+            return content_chunk_starts(line_ids, size)
         return list(range(0, line_count, size))
     runs = scene_runs if strategy == "scene" else route_runs
+    if content:
+        return content_run_starts(runs.starts, line_ids, size or 1)
     return runs.starts[:: size or 1]
 
 
@@ -95,9 +110,11 @@ def shard_slices(
     line_count: int,
     scene_runs: Runs,
     route_runs: Runs,
+    boundaries: Boundaries = "fixed",
+    line_ids: Sequence[str] = (),
 ) -> list[tuple[int, int]]:
     """The shards of a phase as `(start, end)` pairs (see `shard_starts`)."""
-    starts = shard_starts(strategy, size, line_count, scene_runs, route_runs)
+    starts = shard_starts(strategy, size, line_count, scene_runs, route_runs, boundaries, line_ids)
     return list(zip(starts, shard_ends(starts, line_count), strict=True))
 
 
