@@ -106,6 +106,12 @@ _TABLE: tuple[CodeInfo, ...] = (
         "error",
         "A batch or chunk size that does not belong to the strategy.",
     ),
+    CodeInfo(
+        "SP312",
+        "content-boundaries-need-groups",
+        "error",
+        "`boundaries: content` with strategy `full`, which has nothing to cut between.",
+    ),
     CodeInfo("SP320", "duplicate-target-language", "error", "A target language is listed twice."),
     CodeInfo("SP321", "target-is-source", "error", "A target language equals the source language."),
     # SP4xx: source lines

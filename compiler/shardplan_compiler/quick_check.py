@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, get_args
 
 from shardplan_compiler.yaml_tree import parse_yaml, read_spec_file, read_spec_text
 from shardplan_schemas.spec_rules import spec_rule_violations
-from shardplan_schemas.vocabulary import PHASE_ORDER, SourceFormat, Strategy
+from shardplan_schemas.vocabulary import PHASE_ORDER, Boundaries, SourceFormat, Strategy
 
 if TYPE_CHECKING:
     pass
@@ -184,6 +184,10 @@ SPEC_RULE = ModelRule(
                                             (
                                                 "strategy",
                                                 FieldRule(ChoiceRule(get_args(Strategy))),
+                                            ),
+                                            (
+                                                "boundaries",
+                                                FieldRule(ChoiceRule(get_args(Boundaries))),
                                             ),
                                             ("chunk_size", FieldRule(_SIZE, nullable=True)),
                                             ("scene_batch_size", FieldRule(_SIZE, nullable=True)),

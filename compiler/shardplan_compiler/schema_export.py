@@ -174,7 +174,7 @@ EXECUTION_SNIPPETS: list[JsonObject] = [
 
 
 def _strategy_rules() -> JsonObject:
-    """`if`/`then` per strategy, from the table `spec_rules` checks (SP310, SP311)."""
+    """`if`/`then` per strategy, from the table `spec_rules` checks (SP310, SP311, SP312)."""
     clauses: list[JsonObject] = []
     for strategy, own_field in SIZE_FIELD_OF_STRATEGY.items():
         forbidden = [field for field in SIZE_FIELDS if field != own_field]
@@ -191,6 +191,21 @@ def _strategy_rules() -> JsonObject:
                 },
             }
         )
+    # `boundaries: content` with `full`, named or implied (SP312): marked on the `boundaries` value.
+    clauses.append(
+        {
+            "if": {"properties": {"strategy": {"const": "full"}}},
+            "then": {
+                "properties": {
+                    "boundaries": {
+                        "enum": ["fixed"],
+                        "errorMessage": "`boundaries: content` needs strategy chunk, scene or "
+                        "route; strategy 'full' (the default) is one shard.",
+                    }
+                }
+            },
+        }
+    )
     # `chunk` without `chunk_size`: stated as "then the strategy cannot be chunk", so that an
     # editor marks the `strategy` value, where `shardplan validate` reports SP310, rather than
     # the `execution` key (where a plain `required` would put it).

@@ -18,6 +18,7 @@ from shardplan_schemas.primitives import (
     MAX_CAP,
     MAX_SIZE,
     AgentName,
+    Boundaries,
     LanguageCode,
     PhaseName,
     SourceFormat,
@@ -111,6 +112,14 @@ class PhaseExecutionConfig(_UserConfig):
         "with the same scene_id, `scene_batch_size` runs a shard. `chunk`: `chunk_size` "
         "consecutive lines a shard. `route`: runs of the same route_id, `route_batch_size` "
         "runs a shard (every line needs a route_id).",
+    )
+    boundaries: Boundaries = Field(
+        default="fixed",
+        description="Where shards start. `fixed`: every `chunk_size` lines (or batch of runs), "
+        "by position. `content`: where the ids of the lines (or of the runs' first lines) say, "
+        "so inserting or deleting a line moves no boundary but its neighbours' and a text edit "
+        "moves none: a rerun after an edit redoes only the shards it touched. The size is then "
+        "the average; every shard has 1 to 4x the size. Not with strategy `full`.",
     )
     chunk_size: PositiveSize | None = Field(
         default=None, description="Lines per shard; required by and only allowed with `chunk`."

@@ -171,6 +171,14 @@ def _execution_rules(
             (*base, "strategy") if "strategy" in execution else base,
             "strategy 'chunk' needs `chunk_size` (lines per shard), e.g. `chunk_size: 25`",
         )
+    if execution.get("boundaries") == "content" and own_field is None:
+        yield RuleViolation(
+            "SP312",
+            (*base, "boundaries"),
+            "`boundaries: content` needs lines or runs to cut between, and strategy 'full' "
+            + ("is one shard" if "strategy" in execution else "(the default) is one shard")
+            + ": use strategy chunk, scene or route, or remove `boundaries`",
+        )
     for field in SIZE_FIELDS:
         if field in execution and field != own_field:
             hint = f"; use `{own_field}` instead" if own_field else ""

@@ -145,6 +145,13 @@ RULE_CASES = [
     ("SP310", "{strategy: chunk, chunk_size: 10}", "{strategy: chunk}", (12, 27)),
     ("SP311", "{strategy: chunk, chunk_size: 10}", "{chunk_size: 10}", (12, 17)),
     ("SP311", "chunk_size: 10}", "chunk_size: 10, route_batch_size: 2}", (12, 50)),
+    (
+        "SP312",
+        "{strategy: chunk, chunk_size: 10}",
+        "{strategy: full, boundaries: content}",
+        (12, 45),
+    ),
+    ("SP312", "{strategy: chunk, chunk_size: 10}", "{boundaries: content}", (12, 29)),
     ("SP320", "[en, fr]", "[en, fr, fr]", (7, 30)),
     ("SP321", "[en, fr]", "[ja, fr]", (7, 22)),
 ]
@@ -155,6 +162,25 @@ def test_rules(tmp_path: Path, code: str, old: str, new: str, position: tuple[in
     assert old in VALID
     loaded = load_text(tmp_path, VALID.replace(old, new, 1))
     assert found(loaded) == [(code, *position)]
+
+
+@pytest.mark.parametrize(
+    "execution",
+    [
+        "{strategy: chunk, chunk_size: 10, boundaries: content}",
+        "{strategy: scene, boundaries: content}",
+        "{strategy: route, route_batch_size: 3, boundaries: content}",
+        "{strategy: full, boundaries: fixed}",
+        "{boundaries: fixed}",
+    ],
+)
+def test_boundaries_that_have_something_to_cut_between_are_valid(
+    tmp_path: Path, execution: str
+) -> None:
+    text = VALID.replace("{strategy: chunk, chunk_size: 10}", execution)
+    loaded = load_text(tmp_path, text)
+    assert found(loaded) == []
+    assert loaded.spec is not None
 
 
 def test_disabled_phase_needs_no_agents(tmp_path: Path) -> None:
