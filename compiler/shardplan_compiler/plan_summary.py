@@ -27,6 +27,7 @@ class PhaseStats:
     median_lines: float
     max_lines: int
     skew: float
+    boundaries: str = "fixed"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def summarize_plan(plan: ShardPlan, plan_dir: Path) -> PlanSummary:
                 median_lines=stats.median,
                 max_lines=stats.maximum,
                 skew=stats.skew,
+                boundaries=execution.boundaries,
             )
         )
     return PlanSummary(

@@ -81,6 +81,21 @@ def test_skew_warning(tmp_path: Path) -> None:
     assert "8.0x the median" in out
 
 
+def test_content_boundaries_example_compiles_without_a_skew_warning(tmp_path: Path) -> None:
+    # Its pretranslation shards run from 1 to 36 lines (7.2x the median): by design under
+    # content boundaries, so no SP506; `show` names the boundaries.
+    plan = tmp_path / "p.json"
+    code, out, err = run(
+        "compile", str(EXAMPLES / "content-boundaries.shardplan.yaml"), "-o", str(plan)
+    )
+    assert code == 0, err
+    assert "warning" not in out + err
+    code, out, _ = run("show", str(plan))
+    assert code == 0
+    assert "chunk (chunk_size=10, boundaries=content)" in out
+    assert "chunk (chunk_size=10) " in out
+
+
 def test_show_summary_and_shard(tmp_path: Path) -> None:
     code, out, _ = run("show", str(GOLDEN_PLAN))
     assert code == 0

@@ -114,6 +114,12 @@ def test_the_documented_cross_item_exceptions_are_real(
         ({}, True),
         ({"chunk_size": 3}, False),
         ({"strategy": "full", "max_parallel_agents": 2}, True),
+        ({"strategy": "chunk", "chunk_size": 5, "boundaries": "content"}, True),
+        ({"strategy": "scene", "boundaries": "content"}, True),
+        ({"strategy": "full", "boundaries": "fixed"}, True),
+        ({"strategy": "full", "boundaries": "content"}, False),
+        ({"boundaries": "content"}, False),
+        ({"strategy": "chunk", "chunk_size": 5, "boundaries": "contents"}, False),
     ],
 )
 def test_strategy_rules_in_schema_and_model(execution: dict[str, object], valid: bool) -> None:
@@ -141,6 +147,7 @@ def test_strategy_rules_in_schema_and_model(execution: dict[str, object], valid:
         ({"phase": "export", "agents": []}, False),
         ({"phase": "export", "agents": None}, True),
         ({"phase": "export", "execution": {"strategy": "full"}}, True),
+        ({"phase": "export", "execution": {"boundaries": "content"}}, True),
         # `execution` on ingest/export only warns (SP307): its strategy rules do not bind there
         ({"phase": "ingest", "execution": {"strategy": "chunk"}}, True),
         ({"phase": "export", "execution": {"strategy": "full", "chunk_size": 3}}, True),

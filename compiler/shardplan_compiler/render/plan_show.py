@@ -13,7 +13,10 @@ from shardplan_schemas.source import SourceLine
 
 
 def _strategy(phase: PhaseStats) -> str:
-    sizes = ", ".join(f"{key}={value}" for key, value in phase.sizes.items())
+    sizes = ", ".join(
+        [f"{key}={value}" for key, value in phase.sizes.items()]
+        + (["boundaries=content"] if phase.boundaries == "content" else [])
+    )
     return f"{phase.strategy} ({sizes})" if sizes else phase.strategy
 
 
@@ -96,6 +99,7 @@ def summary_json(summary: PlanSummary) -> dict[str, JsonValue]:
                 "phase": phase.phase,
                 "enabled": phase.enabled,
                 "strategy": phase.strategy,
+                "boundaries": phase.boundaries,
                 **phase.sizes,
                 "target_languages": list(phase.target_languages)
                 if phase.target_languages is not None
