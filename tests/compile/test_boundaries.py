@@ -282,7 +282,7 @@ def threshold_pieces(script: Script, strategy: str, size: int) -> list[tuple[set
     """The pieces the threshold cuts alone make (before long ones are split): ids, item count."""
     names, firsts = items_of(script, strategy)
     cuts = unbounded_rule(names, size)
-    ends = [*cuts[1:], len(names)]
+    ends = [*cuts[1:], len(names)] if cuts else []
     line_ends = [*firsts[1:], len(script)]
     return [
         ({line.line_id for line in script[firsts[a] : line_ends[b - 1]]}, b - a)
