@@ -18,29 +18,48 @@ splitter, which chunks records by key), so a cut survives any edit that does
 not touch its own id; the split of long pieces bounds a shard at `4 * size`
 items and only depends on the ids inside the piece.
 
-Speed: a million ids are hashed and compared with C-level `map`s; no digest
-is kept for the items (the threshold compares whole 32-byte digests, which
-orders them as their first 8 bytes do except on a tie of those, where the
-digest is never below the threshold), and only the rare long pieces hash
-their ids a second time.
+Speed: the `H` of every line id is computed once per source, with C-level
+`map`s, into an array of 8-byte integers (8 MB for a million lines) that every
+phase with content boundaries shares: a phase then only compares integers
+against its threshold, runs take their first line's `H` from it, and the split
+of long pieces reads it too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
 from itertools import compress, islice
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 
 MAX_PIECE_FACTOR = 4
 """A shard has at most `MAX_PIECE_FACTOR * size` items."""
 
 _DIGEST = methodcaller("digest")
+_FIRST_8 = itemgetter(slice(0, 8))
+_BATCH = 65536
 
 
 def id_hash(item_id: str) -> int:
     """`H(id)`: the first 8 bytes, big-endian, of the SHA-256 of the id's UTF-8 bytes."""
     return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:8], "big")
+
+
+def id_hashes(ids: Iterable[str]) -> array[int]:
+    """`H` of every id, in order, as unsigned 64-bit integers.
+
+    Built a batch at a time: joining a million 8-byte prefixes at once would
+    first hold a list of a million bytes objects (about 50 MB).
+    """
+    hashes = array("Q")
+    prefixes = map(_FIRST_8, map(_DIGEST, map(hashlib.sha256, map(str.encode, ids))))
+    while batch := b"".join(islice(prefixes, _BATCH)):
+        hashes.frombytes(batch)
+    if sys.byteorder == "little":
+        hashes.byteswap()  # the prefixes are big-endian
+    return hashes
 
 
 def cut_threshold(size: int) -> int:
@@ -51,26 +70,21 @@ def cut_threshold(size: int) -> int:
 
 
 def content_cuts(ids: Sequence[str], size: int) -> list[int]:
-    """Index of the first item of every shard of `ids` (`[0, ...]`; `[]` for no items).
+    """Index of the first item of every shard of the items named `ids` (`[]` for none).
 
     Every piece between two consecutive indexes (the last up to `len(ids)`)
     has between 1 and `4 * size` items.
     """
-    count = len(ids)
+    return content_cuts_of(id_hashes(ids), size)
+
+
+def content_cuts_of(hashes: Sequence[int], size: int) -> list[int]:
+    """`content_cuts` for items given by their `H` (see `id_hashes`)."""
+    count = len(hashes)
     if count == 0:
         return []
     threshold = cut_threshold(size)
-    if threshold >= 2**64:  # size 1: every H is a cut
-        return list(range(count))
-    # `limit > digest` on whole digests is `H < threshold`: bytes compare
-    # lexicographically, and a digest whose first 8 bytes equal `limit` is the
-    # longer string, so greater, as `H == threshold` is not a cut.
-    limit = threshold.to_bytes(8, "big")
-    below = map(
-        limit.__gt__,
-        map(_DIGEST, map(hashlib.sha256, map(str.encode, islice(ids, 1, None)))),
-    )
-    cuts = [0, *compress(range(1, count), below)]
+    cuts = [0, *compress(range(1, count), map(threshold.__gt__, islice(hashes, 1, None)))]
     longest = MAX_PIECE_FACTOR * size
     ends = [*cuts[1:], count]
     if all(end - start <= longest for start, end in zip(cuts, ends, strict=True)):
@@ -79,39 +93,36 @@ def content_cuts(ids: Sequence[str], size: int) -> list[int]:
     for start, end in zip(cuts, ends, strict=True):
         bounded.append(start)
         if end - start > longest:
-            bounded.extend(_split(ids, start, end, longest))
+            bounded.extend(_split(hashes, start, end, longest))
     return bounded
 
 
-def _split(ids: Sequence[str], start: int, end: int, longest: int) -> list[int]:
+def _split(hashes: Sequence[int], start: int, end: int, longest: int) -> list[int]:
     """The cuts inside the piece `[start, end)` after splitting it until no piece is too long."""
-    hashes = [id_hash(item_id) for item_id in ids[start:end]]
     inner: list[int] = []
-    pending = [(0, end - start)]  # pieces as offsets into `hashes`, left to right
+    pending = [(start, end)]
     while pending:
         low, high = pending.pop()
         if high - low <= longest:
             continue
         # min() keeps the first of equal keys: the earliest item on a tie.
         middle = min(range(low + 1, high), key=hashes.__getitem__)
-        inner.append(start + middle)
+        inner.append(middle)
         pending.append((middle, high))
         pending.append((low, middle))
     inner.sort()
     return inner
 
 
-def content_chunk_starts(line_ids: Sequence[str], size: int) -> list[int]:
-    """Shard starts of the `chunk` strategy with content boundaries: items are lines."""
-    return content_cuts(line_ids, size)
-
-
-def content_run_starts(run_starts: Sequence[int], line_ids: Sequence[str], size: int) -> list[int]:
+def content_run_starts(
+    run_starts: Sequence[int], line_hashes: Sequence[int], size: int
+) -> list[int]:
     """Shard starts of `scene` / `route` with content boundaries: items are runs.
 
-    `run_starts` is the index of each run's first line. A run is named by
-    the id of that line: unlike a scene id, a line id is unique, and it does
-    not change when lines are added to the run's end.
+    `run_starts` is the index of each run's first line and `line_hashes` the
+    `H` of every line id. A run is named by its first line's id: unlike a
+    scene id, a line id is unique, and it does not change when lines are
+    added to the run's end.
     """
-    names = list(map(line_ids.__getitem__, run_starts))
-    return list(map(run_starts.__getitem__, content_cuts(names, size)))
+    names = array("Q", map(line_hashes.__getitem__, run_starts))
+    return list(map(run_starts.__getitem__, content_cuts_of(names, size)))

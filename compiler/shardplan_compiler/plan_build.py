@@ -193,7 +193,7 @@ def shard_phase(
         table.scene_runs,
         table.route_runs,
         resolved.boundaries,
-        table.line_ids if content else (),
+        table.id_hashes if content else (),
     )
     groups = group_count(resolved.strategy, count, table.scene_runs, table.route_runs)
     size = resolved.size

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from shardplan_compiler.boundaries import content_chunk_starts, content_run_starts
+from shardplan_compiler.boundaries import content_cuts_of, content_run_starts
 from shardplan_schemas.primitives import Boundaries, Strategy
 
 
@@ -69,7 +69,7 @@ def shard_starts(
     scene_runs: Runs,
     route_runs: Runs,
     boundaries: Boundaries = "fixed",
-    line_ids: Sequence[str] = (),
+    line_hashes: Sequence[int] = (),
 ) -> list[int]:
     """Start index of every shard of a phase; shard `i` ends where shard `i + 1` starts.
 
@@ -82,7 +82,7 @@ def shard_starts(
 
     With `boundaries="content"` (DESIGN §8), `chunk` and `scene`/`route` cut
     the same lines or runs where their ids say instead (see `boundaries`),
-    `size` on average; that needs the `line_ids`. (`full` with content
+    `size` on average; that needs the `line_hashes` (`boundaries.id_hashes`). (`full` with content
     boundaries is a spec error, SP312; it stays one shard here.)
     """
     if line_count == 0:
@@ -90,17 +90,17 @@ def shard_starts(
     if strategy == "full":
         return [0]
     content = boundaries == "content"
-    if content and len(line_ids) != line_count:
-        raise ValueError("content boundaries need the id of every line")
+    if content and len(line_hashes) != line_count:
+        raise ValueError("content boundaries need the hash of every line id")
     if strategy == "chunk":
         if size is None:
             raise ValueError("the chunk strategy needs a chunk size")
         if content:
-            return content_chunk_starts(line_ids, size)
+            return content_cuts_of(line_hashes, size)
         return list(range(0, line_count, size))
     runs = scene_runs if strategy == "scene" else route_runs
     if content:
-        return content_run_starts(runs.starts, line_ids, size or 1)
+        return content_run_starts(runs.starts, line_hashes, size or 1)
     return runs.starts[:: size or 1]
 
 
@@ -111,10 +111,12 @@ def shard_slices(
     scene_runs: Runs,
     route_runs: Runs,
     boundaries: Boundaries = "fixed",
-    line_ids: Sequence[str] = (),
+    line_hashes: Sequence[int] = (),
 ) -> list[tuple[int, int]]:
     """The shards of a phase as `(start, end)` pairs (see `shard_starts`)."""
-    starts = shard_starts(strategy, size, line_count, scene_runs, route_runs, boundaries, line_ids)
+    starts = shard_starts(
+        strategy, size, line_count, scene_runs, route_runs, boundaries, line_hashes
+    )
     return list(zip(starts, shard_ends(starts, line_count), strict=True))
 
 

@@ -31,7 +31,7 @@ import tempfile
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from itertools import repeat
 from multiprocessing.connection import Connection
 from operator import is_not, itemgetter, lt, methodcaller
@@ -40,6 +40,7 @@ from typing import BinaryIO, cast
 
 import orjson
 
+from shardplan_compiler.boundaries import id_hashes
 from shardplan_compiler.sharding import Runs
 from shardplan_schemas.diagnostics import Diagnostic, Severity
 from shardplan_schemas.primitives import SourceFormat
@@ -95,6 +96,11 @@ class SourceTable:
 
     def __len__(self) -> int:
         return len(self.line_ids)
+
+    @cached_property
+    def id_hashes(self) -> array[int]:
+        """`H` of every line id, computed once for every phase with content boundaries."""
+        return id_hashes(self.line_ids)
 
     def where(self, index: int) -> str:
         """`path:line` of the line at `index`."""

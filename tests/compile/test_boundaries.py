@@ -41,6 +41,7 @@ from shardplan_compiler.boundaries import (
     content_cuts,
     cut_threshold,
     id_hash,
+    id_hashes,
 )
 from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
 from shardplan_compiler.sharding import Runs, shard_starts
@@ -129,7 +130,7 @@ Sharder = Callable[[Script, str, int], list[int]]
 
 
 def real_sharder(script: Script, strategy: str, size: int) -> list[int]:
-    ids = [line.line_id for line in script]
+    hashes = id_hashes(line.line_id for line in script)
     scenes = Runs.of([line.scene_id for line in script])
     assert strategy in ("chunk", "scene")
     return shard_starts(
@@ -139,7 +140,7 @@ def real_sharder(script: Script, strategy: str, size: int) -> list[int]:
         scenes,
         Runs.of([None] * len(script)),
         "content",
-        ids,
+        hashes,
     )
 
 
@@ -396,6 +397,7 @@ def check_insert_delete(
 def test_the_hash_and_threshold_are_as_documented() -> None:
     digest = hashlib.sha256(b"scene_1_1").digest()
     assert id_hash("scene_1_1") == int.from_bytes(digest[:8], "big")
+    assert list(id_hashes(["scene_1_1", "line_2"])) == [id_hash("scene_1_1"), id_hash("line_2")]
     for size in (1, 2, 3, 7, 10, 1_000_000):
         threshold = cut_threshold(size)
         assert (threshold - 1) * size < 2**64 <= threshold * size
@@ -433,13 +435,13 @@ def test_ties_and_the_split_of_long_pieces_match_the_snippet() -> None:
 
 def test_fixed_boundaries_are_unchanged_by_the_new_parameter() -> None:
     runs = Runs.of(["scene_1", "scene_1", "scene_2", "scene_3", "scene_3"])
-    ids = [f"line_{n}" for n in range(5)]
+    ids = id_hashes(f"line_{n}" for n in range(5))
     none = Runs.of([None] * 5)
     assert shard_starts("chunk", 2, 5, runs, none) == [0, 2, 4]
     assert shard_starts("chunk", 2, 5, runs, none, "fixed", ids) == [0, 2, 4]
     assert shard_starts("scene", 2, 5, runs, none, "fixed", ids) == [0, 3]
     assert shard_starts("full", None, 5, runs, none, "content", ids) == [0]
-    with pytest.raises(ValueError, match="id of every line"):
+    with pytest.raises(ValueError, match="hash of every line id"):
         shard_starts("chunk", 2, 5, runs, none, "content")
 
 
