@@ -98,15 +98,28 @@ def content_cuts_of(hashes: Sequence[int], size: int) -> list[int]:
 
 
 def _split(hashes: Sequence[int], start: int, end: int, longest: int) -> list[int]:
-    """The cuts inside the piece `[start, end)` after splitting it until no piece is too long."""
+    """The cuts inside the piece `[start, end)` after splitting it until no piece is too long.
+
+    A piece of `length` items needs `k = ceil(length / longest)` shards. It is
+    split once, before the item with the smallest `H` among those where the
+    left part can still hold `k // 2` shards and the right part the rest, and
+    each part again as needed. So a piece up to twice too long is split
+    exactly once, and an edit that changes which id is smallest moves one
+    split, not a whole cascade of them (at most 4 dirty shards per edit).
+    """
     inner: list[int] = []
     pending = [(start, end)]
     while pending:
         low, high = pending.pop()
-        if high - low <= longest:
+        length = high - low
+        if length <= longest:
             continue
+        shards = -(-length // longest)
+        left = shards // 2
+        first = low + max(1, length - longest * (shards - left))
+        last = low + min(length - 1, longest * left)
         # min() keeps the first of equal keys: the earliest item on a tie.
-        middle = min(range(low + 1, high), key=hashes.__getitem__)
+        middle = min(range(first, last + 1), key=hashes.__getitem__)
         inner.append(middle)
         pending.append((middle, high))
         pending.append((low, middle))
