@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -92,7 +92,11 @@ class Browser:
         return cast(JsonObject, json.loads(message))
 
     def send(
-        self, method: str, params: JsonObject | None = None, timeout: float = 60.0, session: bool = True
+        self,
+        method: str,
+        params: JsonObject | None = None,
+        timeout: float = 60.0,
+        session: bool = True,
     ) -> JsonObject:
         """Send one command and wait for its result; events that arrive meanwhile are kept."""
         self._next_id += 1
@@ -126,7 +130,9 @@ class Browser:
                 self.events.append(message)
 
     # -- what the tests use ----------------------------------------------------------------------
-    def open(self, page: Path, width: int = 1200, height: int = 900, timeout: float = 60.0) -> float:
+    def open(
+        self, page: Path, width: int = 1200, height: int = 900, timeout: float = 60.0
+    ) -> float:
         """Load a file into the page; the seconds until its load event."""
         self.send(
             "Emulation.setDeviceMetricsOverride",
@@ -160,9 +166,14 @@ class Browser:
                 {"type": kind, "key": key, "code": code, "windowsVirtualKeyCode": key_code},
             )
 
-    def screenshot(self) -> bytes:
-        """A PNG of the viewport."""
-        result = self.send("Page.captureScreenshot", {"format": "png"})
+    def screenshot(self, clip: tuple[float, float, float, float] | None = None) -> bytes:
+        """A PNG of the viewport, or of the page's box (left, top, width, height)."""
+        params: JsonObject = {"format": "png"}
+        if clip is not None:
+            left, top, width, height = clip
+            params["clip"] = {"x": left, "y": top, "width": width, "height": height, "scale": 1}
+            params["captureBeyondViewport"] = True
+        result = self.send("Page.captureScreenshot", params)
         data = result["data"]
         assert isinstance(data, str)
         return base64.b64decode(data)
@@ -204,7 +215,7 @@ def launch(chromium: Path, timeout: float = 60.0) -> Iterator[Browser]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             close_fds=False,
-            preexec_fn=wire_fds,  # noqa: PLW1509  # dup2 onto fds 3 and 4 must happen in the child
+            preexec_fn=wire_fds,  # dup2 onto fds 3 and 4 must happen in the child
         )
         os.close(command_read)
         os.close(reply_write)
@@ -213,9 +224,7 @@ def launch(chromium: Path, timeout: float = 60.0) -> Iterator[Browser]:
             targets = browser.send("Target.getTargets", timeout=timeout)
             infos = targets["targetInfos"]
             assert isinstance(infos, list)
-            page = next(
-                t for t in infos if isinstance(t, dict) and t.get("type") == "page"
-            )
+            page = next(t for t in infos if isinstance(t, dict) and t.get("type") == "page")
             attached = browser.send(
                 "Target.attachToTarget", {"targetId": page["targetId"], "flatten": True}
             )
@@ -226,10 +235,8 @@ def launch(chromium: Path, timeout: float = 60.0) -> Iterator[Browser]:
                 browser.send(f"{domain}.enable")
             yield browser
         finally:
-            try:
+            with suppress(CdpError, OSError):
                 browser.send("Browser.close", timeout=10, session=False)
-            except (CdpError, OSError):
-                pass
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
