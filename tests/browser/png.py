@@ -88,3 +88,39 @@ def decode(data: bytes) -> Image:
         rows.append(bytes(line))
         previous = line
     return Image(width, height, channels, rows)
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def encode_palette(image: Image, max_colours: int = 256) -> bytes:
+    """The image as an 8-bit palette PNG, for a small file in the repository.
+
+    Screenshots of the page hold a few hundred colours, most of them rare
+    anti-aliasing shades of text: the `max_colours` most frequent colours
+    make the palette, and every other colour takes its nearest entry.
+    """
+    counts = image.colours(0, 0, image.width, image.height)
+    palette = [colour for colour, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][
+        :max_colours
+    ]
+    index = {colour: i for i, colour in enumerate(palette)}
+    for colour in counts:
+        if colour not in index:
+            index[colour] = min(
+                range(len(palette)),
+                key=lambda i: sum((a - b) ** 2 for a, b in zip(palette[i], colour, strict=True)),
+            )
+    raw = bytearray()
+    for y in range(image.height):
+        raw.append(0)
+        raw += bytes(index[image.pixel(x, y)] for x in range(image.width))
+    header = struct.pack(">IIBBBBB", image.width, image.height, 8, 3, 0, 0, 0)
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"PLTE", b"".join(bytes(c) for c in palette))
+        + _chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+        + _chunk(b"IEND", b"")
+    )

@@ -139,12 +139,16 @@
     var tile = document.createElement("canvas");
     tile.width = 8; tile.height = 8;
     var t = tile.getContext("2d");
-    t.fillStyle = COLORS[letter][0]; t.fillRect(0, 0, 8, 8);
-    t.strokeStyle = "rgba(255,255,255,0.85)"; t.lineWidth = 2;
-    if (letter === "c" || letter === "h") { t.beginPath(); t.moveTo(0, 8); t.lineTo(8, 0); t.stroke(); }
-    else if (letter === "r") { t.beginPath(); t.moveTo(0, 0); t.lineTo(8, 8); t.moveTo(0, 8); t.lineTo(8, 0); t.stroke(); }
-    else if (letter === "a") { t.fillStyle = "rgba(255,255,255,0.8)"; t.fillRect(3, 3, 2, 2); }
+    // Crisp, pixel-aligned marks (no anti-aliasing): they print sharply and tell the statuses
+    // apart without colour.
+    var marked;
+    if (letter === "c" || letter === "h") marked = function (x, y) { return (x + y) % 8 < 2; };
+    else if (letter === "r") marked = function (x, y) { return (x + y) % 8 < 1 || (x - y + 8) % 8 < 1; };
+    else if (letter === "a") marked = function (x, y) { return x % 4 === 1 && y % 4 === 1; };
     else { patterns[letter] = null; return null; }
+    t.fillStyle = COLORS[letter][0]; t.fillRect(0, 0, 8, 8);
+    t.fillStyle = "#ffffff";
+    for (var y = 0; y < 8; y++) for (var x = 0; x < 8; x++) if (marked(x, y)) t.fillRect(x, y, 1, 1);
     patterns[letter] = ctx.createPattern(tile, "repeat");
     return patterns[letter];
   }
