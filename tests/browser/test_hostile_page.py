@@ -61,6 +61,14 @@ def _check(browser: Browser, page: Path, expected_texts: list[str]) -> None:
         for text in expected_texts:
             assert text in body, f"{text!r} does not read as written on {candidate.name}"
         assert browser.errors() == []
+    # The policy itself: an inline script added after load is refused (and logged).
+    browser.open(page)
+    injected = browser.evaluate(
+        "(() => { const s = document.createElement('script'); s.textContent = 'window.__inj = 1';"
+        " document.body.appendChild(s); return window.__inj === undefined; })()"
+    )
+    assert injected is True
+    browser.events.clear()
 
 
 @pytest.fixture
