@@ -12,7 +12,10 @@ describe lines the executor never sees.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +29,7 @@ from shardplan_compiler.render.plan_diff import (
     render_diff_markdown,
     render_diff_text,
 )
+from shardplan_compiler.render.review_page import render_diff_html, render_show_html
 from shardplan_compiler.sources import SourceTable, read_source
 from shardplan_compiler.spec_loading import load_spec
 from shardplan_executor.verify import PlanRefusedError, load_verified_plan
@@ -170,6 +174,83 @@ def fuzz_rentl(data: bytes) -> None:
             raise AssertionError(f"the imported spec does not validate: {bad[0]}")
 
 
+_TAG = re.compile(r"<([A-Za-z!/][^\s>]*)")
+_PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
+_REVIEW: dict[str, tuple[ShardPlan, Path]] = {}
+
+
+def _review_base() -> tuple[ShardPlan, Path]:
+    """The golden plan, compiled once into the scratch directory, and its directory."""
+    if not _REVIEW:
+        old = _SCRATCH / "review-old"
+        old.mkdir(exist_ok=True)
+        (old / "script.jsonl").write_bytes((GOLDEN / "script.jsonl").read_bytes())
+        (old / "golden.shardplan.yaml").write_bytes((GOLDEN / "golden.shardplan.yaml").read_bytes())
+        data = golden_plan(old)
+        _REVIEW["old"] = (parse_plan(data, old / "golden.plan.json"), old)
+    return _REVIEW["old"]
+
+
+def _review_pages(fields: list[str]) -> tuple[str, str]:
+    """The show and diff pages of the golden plan with `fields` put into every free-text place."""
+    agent, spec_path, version, key_suffix, line_text, speaker = fields
+    old, old_dir = _review_base()
+    new_dir = _SCRATCH / "review-new"
+    new_dir.mkdir(exist_ok=True)
+    lines = (old_dir / "script.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[40])
+    record["text"] = line_text
+    record["speaker"] = speaker
+    lines[40] = json.dumps(record, ensure_ascii=False)
+    source = ("\n".join(lines) + "\n").encode("utf-8")
+    (new_dir / "script.jsonl").write_bytes(source)
+    phases = []
+    for phase in old.phases:
+        update: dict[str, object] = {}
+        if phase.agents:
+            update["agents"] = [agent]
+        if phase.phase == "pretranslation":
+            first = phase.shards[0].model_copy(update={"key": "pretranslation:" + key_suffix})
+            update["shards"] = [first, *phase.shards[1:]]
+        phases.append(phase.model_copy(update=update))
+    new = old.model_copy(
+        update={
+            "spec": old.spec.model_copy(update={"path": spec_path}),
+            "generator": old.generator.model_copy(update={"version": version}),
+            "source": old.source.model_copy(update={"sha256": hashlib.sha256(source).hexdigest()}),
+            "phases": phases,
+            "plan_id": "sha256:" + "f" * 64,
+        }
+    )
+    show = render_show_html(new, new_dir)
+    diff = render_diff_html(old, new, diff_plans(old, new), old_dir, new_dir)
+    return show, diff
+
+
+def fuzz_review_page(data: bytes) -> None:
+    """The review page renderer: any text in any free-text place stays text.
+
+    The input is split at NULs into an agent name, a spec path, a generator
+    version, a shard key, a line's text and its speaker. The pages must hold
+    exactly the tags of the same pages with those strings replaced by
+    harmless letters, and their inline data must parse back to JSON.
+    """
+    text = data.decode("utf-8", "replace")
+    # "q" first: never empty, and never equal to the golden value it replaces (which would
+    # make one page differ from the other in what changed, not in how text is written).
+    fields = ["q" + field for field in (text.split("\x00") + [""] * 6)[:6]]
+    neutral = ["x" * len(field) for field in fields]
+    pages = _review_pages(fields)
+    expected = _review_pages(neutral)
+    for page, reference in zip(pages, expected, strict=True):
+        if _TAG.findall(page) != _TAG.findall(reference):
+            raise AssertionError("text from the input changed the page's markup")
+        found = _PAGE_DATA.search(page)
+        if found is None:
+            raise AssertionError("the page's data element is missing or was cut short")
+        json.loads(found.group(1))
+
+
 def selftest_crash(data: bytes) -> None:
     """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
     if b"boom" in data:
@@ -187,4 +268,5 @@ TARGETS: dict[str, Target] = {
     "plan": fuzz_plan,
     "diff_reasons": fuzz_diff_reasons,
     "rentl": fuzz_rentl,
+    "review_page": fuzz_review_page,
 }

@@ -17,6 +17,7 @@ mistake in the escaping could not run a script or fetch anything.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -41,6 +42,7 @@ _JSON_ESCAPES = {
 }
 
 
+@functools.cache
 def _asset(name: str) -> str:
     return resources.files("shardplan_compiler.render").joinpath(name).read_text(encoding="utf-8")
 
