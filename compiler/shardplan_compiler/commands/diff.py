@@ -104,7 +104,8 @@ def diff(
     elif fmt == "json":
         text = render_diff_json(result)
     elif fmt == "markdown":
-        text = render_diff_markdown(result, old_path.as_posix(), new_path.as_posix())
+        line_count = max(old.source.line_count, new.source.line_count)
+        text = render_diff_markdown(result, old_path.as_posix(), new_path.as_posix(), line_count)
     else:
         text = render_diff_text(result, old_path.as_posix(), new_path.as_posix())
     code = emit(text, output, "diff")
