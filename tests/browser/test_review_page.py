@@ -208,9 +208,11 @@ def test_diff_page_reaches_every_dirty_shard(fresh: Browser, pages: Path) -> Non
     assert len(summaries) == len(data["phases"])
     listed = fresh.evaluate("document.getElementById('dirty').innerText")
     assert isinstance(listed, str)
-    assert "changed" in listed
-    assert "added" in listed
-    assert "removed" in listed
+    for item in dirty:
+        assert f"{item['key']} {item['status']}" in listed
+    assert any(reason["reason"] == "text_changed" for item in dirty for reason in item["reasons"])
+    assert "was: " in listed  # the reworded line, old and new
+    assert "now: " in listed
     assert fresh.errors() == []
 
 

@@ -12,7 +12,6 @@ describe lines the executor never sees.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -192,8 +191,9 @@ def _review_base() -> tuple[ShardPlan, Path]:
 
 
 def _review_pages(fields: list[str]) -> tuple[str, str]:
-    """The show and diff pages of the golden plan with `fields` put into every free-text place."""
-    agent, spec_path, version, key_suffix, line_text, speaker = fields
+    """The show and diff pages of the golden plan against a recompiled, edited golden plan,
+    with `fields` put into every free-text place a page shows."""
+    agent, spec_path, version, generator, line_text, speaker = fields
     old, old_dir = _review_base()
     new_dir = _SCRATCH / "review-new"
     new_dir.mkdir(exist_ok=True)
@@ -202,36 +202,36 @@ def _review_pages(fields: list[str]) -> tuple[str, str]:
     record["text"] = line_text
     record["speaker"] = speaker
     lines[40] = json.dumps(record, ensure_ascii=False)
-    source = ("\n".join(lines) + "\n").encode("utf-8")
-    (new_dir / "script.jsonl").write_bytes(source)
-    phases = []
-    for phase in old.phases:
-        update: dict[str, object] = {}
-        if phase.agents:
-            update["agents"] = [agent]
-        if phase.phase == "pretranslation":
-            first = phase.shards[0].model_copy(update={"key": "pretranslation:" + key_suffix})
-            update["shards"] = [first, *phase.shards[1:]]
-        phases.append(phase.model_copy(update=update))
-    new = old.model_copy(
+    (new_dir / "script.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = new_dir / "golden.shardplan.yaml"
+    spec.write_bytes((old_dir / "golden.shardplan.yaml").read_bytes())
+    compiled = parse_plan(golden_plan(new_dir), new_dir / "golden.plan.json")
+    new = compiled.model_copy(
         update={
-            "spec": old.spec.model_copy(update={"path": spec_path}),
-            "generator": old.generator.model_copy(update={"version": version}),
-            "source": old.source.model_copy(update={"sha256": hashlib.sha256(source).hexdigest()}),
-            "phases": phases,
-            "plan_id": "sha256:" + "f" * 64,
+            "spec": compiled.spec.model_copy(update={"path": spec_path}),
+            "generator": compiled.generator.model_copy(
+                update={"name": generator, "version": version}
+            ),
+            "phases": [
+                phase.model_copy(update={"agents": [agent]}) if phase.agents else phase
+                for phase in compiled.phases
+            ],
         }
     )
+    old_table = read_source(old_dir / "script.jsonl", "jsonl").table
+    new_table = read_source(new_dir / "script.jsonl", "jsonl").table
     show = render_show_html(new, new_dir)
-    diff = render_diff_html(old, new, diff_plans(old, new), old_dir, new_dir)
-    return show, diff
+    diff = diff_plans(old, new, old_table, new_table)
+    page = render_diff_html(old, new, diff, old_dir, new_dir, (old_table, new_table))
+    return show, page
 
 
 def fuzz_review_page(data: bytes) -> None:
     """The review page renderer: any text in any free-text place stays text.
 
     The input is split at NULs into an agent name, a spec path, a generator
-    version, a shard key, a line's text and its speaker. The pages must hold
+    version and name, a line's text and its speaker (keys and ids are
+    pattern-checked by the plan model and the source reader). The pages must hold
     exactly the tags of the same pages with those strings replaced by
     harmless letters, and their inline data must parse back to JSON.
     """

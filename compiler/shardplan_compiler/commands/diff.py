@@ -100,7 +100,18 @@ def diff(
         ctx.exit(exit_codes.INPUT_ERRORS)
     result = diff_plans(old, new, old_source, new_source)
     if fmt == "html":
-        text = render_diff_html(old, new, result, _directory(old_path), _directory(new_path))
+        try:
+            text = render_diff_html(
+                old,
+                new,
+                result,
+                _directory(old_path),
+                _directory(new_path),
+                (old_source, new_source),
+            )
+        except PlanError as error:
+            click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
+            ctx.exit(exit_codes.INPUT_ERRORS)
     elif fmt == "json":
         text = render_diff_json(result)
     elif fmt == "markdown":

@@ -142,7 +142,12 @@ def show(
     if shard_key is not None:
         ctx.exit(_show_shard(plan, plan_dir, shard_key, fmt, output))
     if fmt == "html":
-        ctx.exit(emit(render_show_html(plan, plan_dir), output, "show"))
+        try:
+            page = render_show_html(plan, plan_dir, plan_path)
+        except PlanError as error:
+            click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
+            ctx.exit(exit_codes.INPUT_ERRORS)
+        ctx.exit(emit(page, output, "show"))
     summary = summarize_plan(plan, plan_dir)
     render = {
         "text": render_summary_text,

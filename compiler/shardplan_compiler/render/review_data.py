@@ -27,11 +27,16 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
+from shardplan_compiler.diff_reasons import Reason
+from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import PhaseDiff, PlanDiff
+from shardplan_compiler.plan_io import PlanError
 from shardplan_compiler.plan_summary import resolve_recorded
 from shardplan_compiler.sharding import Runs
 from shardplan_compiler.sources import SourceTable, read_source
+from shardplan_schemas.diagnostics import Diagnostic
 from shardplan_schemas.plan import PlanPhase, Shard, ShardPlan
+from shardplan_schemas.plan_structure import key_problem
 from shardplan_schemas.primitives import PHASE_ORDER
 
 PAGE_DATA_VERSION = 1
@@ -52,11 +57,16 @@ def front_code(values: Iterable[str]) -> list[str]:
     out: list[str] = []
     previous = ""
     for value in values:
-        limit = min(len(previous), len(value), MAX_FRONT)
-        shared = 0
-        while shared < limit and previous[shared] == value[shared]:
-            shared += 1
-        out.append(chr(FRONT_BASE + shared) + value[shared:])
+        # The shared prefix by binary search on slices (compared in C): a few steps per id
+        # instead of a Python step per character.
+        low, high = 0, min(len(previous), len(value), MAX_FRONT)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if previous[:middle] == value[:middle]:
+                low = middle
+            else:
+                high = middle - 1
+        out.append(chr(FRONT_BASE + low) + value[low:])
         previous = value
     return out
 
@@ -117,14 +127,28 @@ class LoadedSource:
     note: str | None
 
 
-def load_plan_source(plan: ShardPlan, plan_dir: Path, label: str) -> LoadedSource:
-    """The plan's source when it exists and matches the plan's sha256; else a note saying why."""
+def load_plan_source(
+    plan: ShardPlan,
+    plan_dir: Path,
+    label: str,
+    plan_path: Path | None = None,
+    table: SourceTable | None = None,
+) -> LoadedSource:
+    """The plan's source when it exists and matches the plan's sha256; else a note saying why.
+
+    `table` is the source when the caller has read and checked it already (diff does).
+    A source that matches but whose line ids do not fit the plan's keys means a forged
+    plan: that raises `PlanError` (SP606), as `diff` and `run` refuse it.
+    """
+    if table is not None:
+        return LoadedSource(table, None)
     path = resolve_recorded(plan_dir, plan.source.path)
     shown = path.as_posix()
-    if not path.is_file():
+    if unreadable_reason(path) is not None:
         return LoadedSource(
             None,
-            f"{label}source {shown} is not at hand: keys and line ranges only, no line ids, scenes or routes",
+            f"{label}source {shown} is not at hand: keys and line ranges only, "
+            "no line ids, scenes or routes",
         )
     result = read_source(path, plan.source.format)
     if result.table is None or any(d.severity == "error" for d in result.diagnostics):
@@ -138,8 +162,20 @@ def load_plan_source(plan: ShardPlan, plan_dir: Path, label: str) -> LoadedSourc
             f"{result.table.sha256[:12]}, the plan has {plan.source.sha256[:12]}): "
             "keys and line ranges only",
         )
-    if len(result.table) != plan.source.line_count:
-        return LoadedSource(None, f"{label}source {shown} does not have the plan's line count")
+    problem = key_problem(plan, result.table.line_ids)
+    if problem is not None:
+        raise PlanError(
+            Diagnostic(
+                path=(plan_path or plan_dir / "plan").as_posix(),
+                line=1,
+                column=1,
+                severity="error",
+                code="SP606",
+                message=f"the plan does not match its source {shown}: {problem}; "
+                "recompile the plan from its spec and source",
+                pointer="",
+            )
+        )
     return LoadedSource(result.table, None)
 
 
@@ -197,9 +233,8 @@ def _phase_head(phase: PlanPhase) -> dict[str, JsonValue]:
         )
         if value is not None
     ]
-    boundaries = getattr(execution, "boundaries", None)
-    if isinstance(boundaries, str) and boundaries != "fixed":
-        sizes.append(f"boundaries={boundaries}")
+    if execution.boundaries != "fixed":
+        sizes.append(f"boundaries={execution.boundaries}")
     return {
         "phase": phase.phase,
         "enabled": phase.enabled,
@@ -239,9 +274,11 @@ def _source_parts(table: SourceTable | None) -> dict[str, JsonValue]:
     return {"scenes": _runs(table.scene_runs), "routes": _runs(table.route_runs)}
 
 
-def show_data(plan: ShardPlan, plan_dir: Path) -> dict[str, JsonValue]:
+def show_data(
+    plan: ShardPlan, plan_dir: Path, plan_path: Path | None = None
+) -> dict[str, JsonValue]:
     """What `show --format html` draws: the plan's header and one lane of shards per phase."""
-    source = load_plan_source(plan, plan_dir, "")
+    source = load_plan_source(plan, plan_dir, "", plan_path)
     phases: list[JsonValue] = []
     for phase in plan.phases:
         phases.append(
@@ -280,51 +317,31 @@ class DirtyShard:
     index: int = -1
 
 
-def _reason_json(reason: object) -> dict[str, JsonValue]:
-    out: dict[str, JsonValue] = {"reason": str(getattr(reason, "reason", ""))}
-    ids = getattr(reason, "line_ids", None)
-    if ids is not None:
-        listed = [str(i) for i in ids]
-        out["line_ids"] = list(listed[:MAX_REASON_IDS])
-        if len(listed) > MAX_REASON_IDS:
-            out["more_ids"] = len(listed) - MAX_REASON_IDS
-    fields = getattr(reason, "fields", None)
-    if fields is not None:
-        out["fields"] = [str(f) for f in fields]
+def _reason_json(reason: Reason) -> dict[str, JsonValue]:
+    out: dict[str, JsonValue] = {"reason": reason.reason}
+    if reason.line_ids is not None:
+        out["line_ids"] = list(reason.line_ids[:MAX_REASON_IDS])
+        if len(reason.line_ids) > MAX_REASON_IDS:
+            out["more_ids"] = len(reason.line_ids) - MAX_REASON_IDS
+    if reason.fields is not None:
+        out["fields"] = list(reason.fields)
     return out
 
 
-def dirty_shards(
-    phase_diff: PhaseDiff, old: PlanPhase | None, new: PlanPhase | None
-) -> list[DirtyShard]:
-    """A phase's dirty shards in plan order: from `PhaseDiff.shards` when the diff has them,
-    else from the changed/added/removed key lists (no reasons)."""
-    changes = getattr(phase_diff, "shards", None)
-    if isinstance(changes, list):
-        return [
-            DirtyShard(
-                phase=phase_diff.phase,
-                key=str(change.key),
-                old_key=None if change.old_key is None else str(change.old_key),
-                status=str(change.status),
-                start=int(change.start),
-                end=int(change.end),
-                reasons=[_reason_json(r) for r in change.reasons],
-            )
-            for change in changes
-        ]
-    out: list[DirtyShard] = []
-    by_new = {s.key: s for s in new.shards} if new is not None else {}
-    by_old = {s.key: s for s in old.shards} if old is not None else {}
-    for status, keys in (("changed", phase_diff.changed), ("added", phase_diff.added)):
-        for key in keys:
-            shard = by_new[key]
-            out.append(DirtyShard(phase_diff.phase, key, None, status, shard.start, shard.end))
-    for key in phase_diff.removed:
-        shard = by_old[key]
-        out.append(DirtyShard(phase_diff.phase, key, None, "removed", shard.start, shard.end))
-    out.sort(key=lambda d: (d.start, d.status == "removed"))
-    return out
+def dirty_shards(phase_diff: PhaseDiff) -> list[DirtyShard]:
+    """A phase's dirty shards as `diff` found them (DESIGN §8), with their reasons."""
+    return [
+        DirtyShard(
+            phase=phase_diff.phase,
+            key=change.key,
+            old_key=change.old_key,
+            status=change.status,
+            start=change.start,
+            end=change.end,
+            reasons=[_reason_json(reason) for reason in change.reasons],
+        )
+        for change in phase_diff.shards
+    ]
 
 
 _STATUS_LETTER = {"changed": "c", "added": "a", "removed": "r"}
@@ -409,7 +426,12 @@ def _attach_texts(
 
 
 def diff_data(
-    old: ShardPlan, new: ShardPlan, diff: PlanDiff, old_dir: Path, new_dir: Path
+    old: ShardPlan,
+    new: ShardPlan,
+    diff: PlanDiff,
+    old_dir: Path,
+    new_dir: Path,
+    tables: tuple[SourceTable | None, SourceTable | None] = (None, None),
 ) -> tuple[dict[str, JsonValue], list[DirtyShard]]:
     """What `diff --format html` draws, and the dirty shards it lists as text.
 
@@ -417,8 +439,8 @@ def diff_data(
     (`u`nchanged, `c`hanged, `a`dded); lane 1, when there is any, the removed
     shards at their place in the old plan.
     """
-    old_source = load_plan_source(old, old_dir, "old plan's ")
-    new_source = load_plan_source(new, new_dir, "new plan's ")
+    old_source = load_plan_source(old, old_dir, "old plan's ", table=tables[0])
+    new_source = load_plan_source(new, new_dir, "new plan's ", table=tables[1])
     old_phases = {p.phase: p for p in old.phases}
     new_phases = {p.phase: p for p in new.phases}
     phases: list[JsonValue] = []
@@ -432,7 +454,7 @@ def diff_data(
         new_phase = new_phases.get(name)
         shown = new_phase if new_phase is not None else old_phase
         assert shown is not None
-        dirty = dirty_shards(phase_diff, old_phase, new_phase)
+        dirty = dirty_shards(phase_diff)
         new_shards = new_phase.shards if new_phase is not None else []
         position = {s.key: i for i, s in enumerate(new_shards)}
         letters = bytearray(b"u" * len(new_shards))

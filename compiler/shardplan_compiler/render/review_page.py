@@ -28,6 +28,7 @@ from pydantic import JsonValue
 
 from shardplan_compiler.plan_diff import PlanDiff
 from shardplan_compiler.render.review_data import DirtyShard, diff_data, show_data
+from shardplan_compiler.sources import SourceTable
 from shardplan_schemas.plan import ShardPlan
 
 MAX_LISTED_DIRTY = 5_000
@@ -261,9 +262,10 @@ def _notes(data: dict[str, JsonValue]) -> str:
     return "".join(f'<p class="note" role="note">{_e(note)}</p>' for note in notes)
 
 
-def render_show_html(plan: ShardPlan, plan_dir: Path) -> str:
-    """The review page of one plan."""
-    data = show_data(plan, plan_dir)
+def render_show_html(plan: ShardPlan, plan_dir: Path, plan_path: Path | None = None) -> str:
+    """The review page of one plan (raises `PlanError` when the plan's keys contradict its
+    source)."""
+    data = show_data(plan, plan_dir, plan_path)
     head = data["plan"]
     assert isinstance(head, dict)
     rows = _plan_rows(head, "")
@@ -282,10 +284,17 @@ def render_show_html(plan: ShardPlan, plan_dir: Path) -> str:
 
 
 def render_diff_html(
-    old: ShardPlan, new: ShardPlan, diff: PlanDiff, old_dir: Path, new_dir: Path
+    old: ShardPlan,
+    new: ShardPlan,
+    diff: PlanDiff,
+    old_dir: Path,
+    new_dir: Path,
+    tables: tuple[SourceTable | None, SourceTable | None] = (None, None),
 ) -> str:
-    """The review page of a diff: the new plan's shards marked, the removed ones below."""
-    data, dirty = diff_data(old, new, diff, old_dir, new_dir)
+    """The review page of a diff: the new plan's shards marked, the removed ones below.
+
+    `tables` are the plans' sources when the caller has read and checked them."""
+    data, dirty = diff_data(old, new, diff, old_dir, new_dir, tables)
     head = data["plan"]
     old_head = data["old"]
     assert isinstance(head, dict)
