@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-dev
 SRC    := schemas/shardplan_schemas compiler/shardplan_compiler executor/shardplan_executor
 DEMO_OUT := .demo
 
-.PHONY: all test demo venv format lint typecheck contracts pytest drift bench fuzz schema clean
+.PHONY: all test demo venv format lint typecheck contracts pytest drift bench fuzz schema clean browser screenshot
 
 all: test
 
@@ -20,8 +20,20 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## The whole gate, as CI runs it.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(MAKE) format lint typecheck contracts drift pytest
+
+## Headless Chromium for the review page's browser tests (tests/browser): installed with
+## apt-get when it is missing and we are root, as on CI; elsewhere those tests skip and say how.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: the browser tests will skip"; \
+	  else \
+	    echo "no chromium: the browser tests will skip (install Debian's chromium package to run them)"; \
+	  fi; }
 
 format: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -51,11 +63,17 @@ demo: $(STAMP)
 	rm -rf $(DEMO_OUT) && mkdir -p $(DEMO_OUT)
 	$(BIN)/shardplan compile examples/golden/golden.shardplan.yaml -o $(DEMO_OUT)/golden.plan.json
 	$(BIN)/shardplan show $(DEMO_OUT)/golden.plan.json
+	$(BIN)/shardplan show $(DEMO_OUT)/golden.plan.json --format html -o $(DEMO_OUT)/golden.plan.html
+	@echo "review page: open $(DEMO_OUT)/golden.plan.html in a browser"
 	$(BIN)/shardplan run $(DEMO_OUT)/golden.plan.json --handler pseudo --out $(DEMO_OUT)/run
 	head -n 3 $(DEMO_OUT)/run/export/en.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## The README's picture of the golden example's diff page, from headless Chromium.
+screenshot: $(STAMP) browser
+	$(BIN)/python -m tests.browser.screenshot docs/review-page.png
 
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz --seconds 300

@@ -1,7 +1,8 @@
 """Write a file so that readers see the old file or the whole new one, never half of it.
 
-Shared by `compile -o` (plans) and `import rentl -o` (specs): both write files
-that tools and people read while they may be being replaced.
+Shared by `compile -o` (plans), `import rentl -o` (specs) and `show -o`/`diff -o`
+(reports and review pages): all write files that tools and people read while
+they may be being replaced.
 """
 
 from __future__ import annotations
@@ -42,3 +43,9 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], T]) -> T:
         Path(handle.name).unlink(missing_ok=True)
         raise
     return result
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    """`text` as UTF-8 into `target`, atomically."""
+    data = text.encode("utf-8")
+    write_atomically(target, lambda handle: handle.write(data))

@@ -122,3 +122,21 @@ def test_workflow_scripts_show_a_changed_chunk_size(tmp_path: Path) -> None:
     assert "`execution.chunk_size`: `25` → `20`" in text
     assert "source.path" not in text  # both plans name their inputs alike
     assert "spec.path" not in text
+    assert "```mermaid\ngantt" in text  # where the dirty shards are, drawn by GitHub
+    assert "section pretranslation" in text
+    page = runner_temp / "plan-review.html"
+    assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_workflow_uploads_the_review_page() -> None:
+    uploads = [
+        step
+        for step in _steps()
+        if str(step.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    assert len(uploads) == 1
+    settings = uploads[0].get("with")
+    assert isinstance(settings, dict)
+    assert settings["path"] == "${{ runner.temp }}/plan-review.html"
+    scripts = " ".join(str(step.get("run", "")) for step in _steps())
+    assert '--format html -o "$RUNNER_TEMP/plan-review.html"' in scripts

@@ -14,11 +14,13 @@ EXAMPLES = REPO / "examples"
 GOLDEN = EXAMPLES / "golden"
 
 
-def golden_plan() -> bytes:
+def golden_plan(directory: Path = GOLDEN) -> bytes:
+    """The golden plan compiled from the spec in `directory`, as if written there."""
     from shardplan_compiler.compile_spec import compile_loaded_spec
     from shardplan_compiler.spec_loading import load_spec
 
-    result = compile_loaded_spec(load_spec(GOLDEN / "golden.shardplan.yaml"), None, GOLDEN)
+    spec = directory / "golden.shardplan.yaml"
+    result = compile_loaded_spec(load_spec(spec), None, directory)
     return result.to_bytes()
 
 
@@ -50,6 +52,13 @@ def seed_inputs(target: str) -> list[bytes]:
         configs = [EXAMPLES / "rentl" / "rentl.toml"]
         configs += sorted((EXAMPLES / "broken" / "rentl").glob("*.rentl.toml"))
         return [path.read_bytes() for path in configs]
+    if target == "review_page":
+        return [
+            b"scene_summarizer\x00spec.yaml\x000.1.0\x00key\x00text\x00speaker",
+            b"<img src=x onerror=alert(1)>\x00</script><script>alert(2)</script>\x00"
+            b"\"'><svg onload=alert(3)>\x00\xe2\x80\xa8<!--\x00]]>&amp;\x00<b>",
+            b"",
+        ]
     if target == "selftest_crash":
         return [b"ok", b"boom"]
     raise KeyError(target)

@@ -12,7 +12,10 @@ describe lines the executor never sees.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +29,7 @@ from shardplan_compiler.render.plan_diff import (
     render_diff_markdown,
     render_diff_text,
 )
+from shardplan_compiler.render.review_page import render_diff_html, render_show_html
 from shardplan_compiler.sources import SourceTable, read_source
 from shardplan_compiler.spec_loading import load_spec
 from shardplan_executor.verify import PlanRefusedError, load_verified_plan
@@ -170,6 +174,102 @@ def fuzz_rentl(data: bytes) -> None:
             raise AssertionError(f"the imported spec does not validate: {bad[0]}")
 
 
+_TAG = re.compile(r"<([A-Za-z!/][^\s>]*)")
+_PAGE_DATA = re.compile(r'<script type="application/json" id="page-data">(.*?)</script>', re.S)
+_REVIEW: dict[str, tuple[ShardPlan, Path]] = {}
+_REVIEW_TABLE: list[SourceTable | None] = []
+
+
+def _review_base() -> tuple[ShardPlan, Path]:
+    """The golden plan, compiled once into the scratch directory, and its directory."""
+    if not _REVIEW:
+        old = _SCRATCH / "review-old"
+        old.mkdir(exist_ok=True)
+        (old / "script.jsonl").write_bytes((GOLDEN / "script.jsonl").read_bytes())
+        (old / "golden.shardplan.yaml").write_bytes((GOLDEN / "golden.shardplan.yaml").read_bytes())
+        data = golden_plan(old)
+        _REVIEW["old"] = (parse_plan(data, old / "golden.plan.json"), old)
+        _REVIEW_TABLE.append(read_source(old / "script.jsonl", "jsonl").table)
+    return _REVIEW["old"]
+
+
+def _review_pages(fields: list[str]) -> tuple[str, str]:
+    """The show and diff pages of the golden plan against a recompiled, edited golden plan,
+    with `fields` put into every free-text place a page shows."""
+    agent, spec_path, version, generator, line_text, speaker = fields
+    old, old_dir = _review_base()
+    new_dir = _SCRATCH / "review-new"
+    new_dir.mkdir(exist_ok=True)
+    lines = (old_dir / "script.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[40])
+    record["text"] = line_text
+    record["speaker"] = speaker
+    lines[40] = json.dumps(record, ensure_ascii=False)
+    (new_dir / "script.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # The new plan is the old one with the edited line's shards refingerprinted: what a
+    # compile would give, without paying for one per input.
+    new_table = read_source(new_dir / "script.jsonl", "jsonl").table
+    if new_table is None:
+        raise AssertionError("the edited golden script does not read")
+    phases = []
+    for phase in old.phases:
+        shards = [
+            shard.model_copy(update={"sha256": "0" * 32})
+            if shard.start <= 40 < shard.end
+            else shard
+            for shard in phase.shards
+        ]
+        update: dict[str, object] = {"shards": shards}
+        if phase.agents:
+            update["agents"] = [agent]
+        phases.append(phase.model_copy(update=update))
+    new = old.model_copy(
+        update={
+            "spec": old.spec.model_copy(update={"path": spec_path}),
+            "generator": old.generator.model_copy(update={"name": generator, "version": version}),
+            "source": old.source.model_copy(update={"sha256": new_table.sha256}),
+            "phases": phases,
+        }
+    )
+    old_table = _REVIEW_TABLE[0]
+    show = render_show_html(new, new_dir)
+    diff = diff_plans(old, new, old_table, new_table)
+    page = render_diff_html(old, new, diff, old_dir, new_dir, (old_table, new_table))
+    return show, page
+
+
+@functools.lru_cache(maxsize=256)
+def _neutral_tags(lengths: tuple[int, ...]) -> tuple[list[str], list[str]]:
+    """The tags of the pages with harmless letters of these lengths (many inputs share them)."""
+    show, diff = _review_pages(["x" * n for n in lengths])
+    return _TAG.findall(show), _TAG.findall(diff)
+
+
+def fuzz_review_page(data: bytes) -> None:
+    """The review page renderer: any text in any free-text place stays text.
+
+    The input is split at NULs into an agent name, a spec path, a generator
+    version and name, a line's text and its speaker (keys and ids are
+    pattern-checked by the plan model and the source reader). The pages must hold
+    exactly the tags of the same pages with those strings replaced by
+    harmless letters, and their inline data must parse back to JSON.
+    """
+    text = data.decode("utf-8", "replace")
+    # "q" first: never empty, and never equal to the golden value it replaces (which would
+    # make one page differ from the other in what changed, not in how text is written).
+    fields = ["q" + field for field in (text.split("\x00") + [""] * 6)[:6]]
+    neutral = ["x" * len(field) for field in fields]
+    pages = _review_pages(fields)
+    expected = _neutral_tags(tuple(len(field) for field in neutral))
+    for page, reference in zip(pages, expected, strict=True):
+        if _TAG.findall(page) != reference:
+            raise AssertionError("text from the input changed the page's markup")
+        found = _PAGE_DATA.search(page)
+        if found is None:
+            raise AssertionError("the page's data element is missing or was cut short")
+        json.loads(found.group(1))
+
+
 def selftest_crash(data: bytes) -> None:
     """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
     if b"boom" in data:
@@ -187,4 +287,5 @@ TARGETS: dict[str, Target] = {
     "plan": fuzz_plan,
     "diff_reasons": fuzz_diff_reasons,
     "rentl": fuzz_rentl,
+    "review_page": fuzz_review_page,
 }

@@ -578,16 +578,18 @@ def plan_cases() -> list[Case]:
             ("show", ("show", BAD)),
             ("diff", ("diff", PLAN, BAD)),
             ("run", ("run", BAD, "--handler", "pseudo", "--out", "run", "--quiet")),
+            ("show-html", ("show", BAD, "--format", "html")),
+            ("diff-html", ("diff", PLAN, BAD, "--format", "html")),
         ):
             allowed: frozenset[int] = codes
             expect: tuple[str, ...] = (BAD,)
             if name == "forged-key-other-line" and command == "show":
                 # A well-formed key is checked against the source only where the source is
-                # read: `run`, `diff`, `show --shard` (the summary reads the plan alone).
+                # read: `run`, `diff`, `show --shard`, the review page (the summary reads the
+                # plan alone).
                 allowed, expect = frozenset({0}), ()
-            cases.append(
-                Case(f"plan-{name}-{command}", setup, args, allowed, expect, ("compile", command))
-            )
+            needs = ("compile", command.removesuffix("-html"))
+            cases.append(Case(f"plan-{name}-{command}", setup, args, allowed, expect, needs))
     stale = _bad_plan(_stale_source)
     cases.append(
         Case(
@@ -613,10 +615,107 @@ def plan_cases() -> list[Case]:
     return cases
 
 
+PAYLOADS = (
+    "</script><img src=x onerror=alert(1)>",
+    "<img src=x onerror=alert(2)>",
+    "\"'><svg onload=alert(3)>",
+    "</script><script>alert(4)</script>",
+)
+"""What must never reach a review page as markup (issue 13.4)."""
+
+
+def _forged_strings(good: bytes, _: Path) -> bytes:
+    """A plan whose free-text fields are markup, with its plan_id recomputed."""
+    plan = json.loads(good)
+    plan["spec"]["path"] = PAYLOADS[3] + ".yaml"
+    plan["generator"]["version"] = PAYLOADS[2]
+    for phase in plan["phases"]:
+        if phase["agents"]:
+            phase["agents"] = [PAYLOADS[1]]
+    return _rehash(plan)
+
+
+def _hostile_lines(directory: Path) -> None:
+    """The golden spec over a script whose every text and speaker is markup."""
+    lines = []
+    for number, raw in enumerate(GOLDEN_SCRIPT.decode("utf-8").splitlines()):
+        record = json.loads(raw)
+        record["text"] = PAYLOADS[number % len(PAYLOADS)] + " \u2028 <!-- ]]>"
+        record["speaker"] = PAYLOADS[(number + 1) % len(PAYLOADS)]
+        lines.append(json.dumps(record, ensure_ascii=False))
+    (directory / SPEC).write_text(GOLDEN_SPEC, encoding="utf-8")
+    (directory / "script.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run_cli(["compile", SPEC, "-o", BAD], directory, timeout_s=30)
+    if done.returncode != 0:
+        raise RuntimeError(done.output)
+
+
+def _missing_source(good: bytes, directory: Path) -> bytes:
+    (directory / "script.jsonl").unlink()
+    return good
+
+
+def review_page_cases() -> list[Case]:
+    """The review page over hostile strings, hostile lines, and sources that are gone or changed."""
+    forged = _bad_plan(_forged_strings)
+    markup = (*PAYLOADS, "<img", "<svg")
+    cases = [
+        Case(
+            f"review-page-forged-strings-{command}",
+            forged,
+            args,
+            ACCEPTED,
+            (),
+            ("compile", command),
+            forbid=markup,
+        )
+        for command, args in (
+            ("show", ("show", BAD, "--format", "html")),
+            ("diff", ("diff", PLAN, BAD, "--format", "html")),
+        )
+    ]
+    cases += [
+        Case(
+            f"review-page-hostile-lines-{command}",
+            _hostile_lines,
+            args,
+            ACCEPTED,
+            (),
+            ("compile", command.removesuffix("-self")),
+            forbid=markup,
+        )
+        for command, args in (
+            ("show", ("show", BAD, "--format", "html")),
+            ("diff-self", ("diff", BAD, BAD, "--format", "html")),
+        )
+    ]
+    cases.append(
+        Case(
+            "review-page-missing-source",
+            _bad_plan(_missing_source),
+            ("show", BAD, "--format", "html"),
+            ACCEPTED,
+            ("is not at hand",),
+            ("compile", "show"),
+        )
+    )
+    cases.append(
+        Case(
+            "review-page-changed-source",
+            _bad_plan(_stale_source),
+            ("diff", BAD, BAD, "--format", "html"),
+            ACCEPTED,
+            ("changed since the plan was compiled",),
+            ("compile", "diff"),
+        )
+    )
+    return cases
+
+
 def all_cases() -> list[Case]:
     from .rentl_corpus import rentl_cases
 
-    cases = spec_cases() + source_cases() + plan_cases() + rentl_cases()
+    cases = spec_cases() + source_cases() + plan_cases() + rentl_cases() + review_page_cases()
     names = [case.name for case in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases

@@ -55,6 +55,8 @@ def test_hostile_case(case: Case, outcomes: dict[str, Outcome]) -> None:
     assert outcome.returncode in case.exit_codes, shown
     for text in case.expect:
         assert text in outcome.output, f"expected {text!r} in the output of {shown}"
+    for text in case.forbid:
+        assert text not in outcome.output, f"{text!r} must not be in the output of {shown}"
     if outcome.returncode != 0:
         assert outcome.output.strip(), f"a failure must say why: {shown}"
 

@@ -1,4 +1,4 @@
-"""`shardplan diff OLD NEW [--format text|json|markdown] [--exit-code]`.
+"""`shardplan diff OLD NEW [--format text|json|markdown|html] [--exit-code] [-o FILE]`.
 
 Per phase the diff counts the unchanged shards and lists the dirty ones with
 why they are dirty (DESIGN §8), with every change of execution, agents and
@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from shardplan_compiler import exit_codes
-from shardplan_compiler.commands.show import open_plan
+from shardplan_compiler.commands.show import emit, open_plan
 from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError
@@ -26,12 +26,13 @@ from shardplan_compiler.render.plan_diff import (
     render_diff_markdown,
     render_diff_text,
 )
+from shardplan_compiler.render.review_page import render_diff_html
 from shardplan_compiler.sources import SourceTable, read_source
 from shardplan_schemas.diagnostics import Diagnostic
 from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.plan_structure import key_problem
 
-DIFF_FORMATS = ("text", "json", "markdown")
+DIFF_FORMATS = ("text", "json", "markdown", "html")
 
 
 def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
@@ -69,8 +70,21 @@ def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
 @click.argument("new_path", metavar="NEW", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(DIFF_FORMATS), default="text", show_default=True)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the plans differ.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (atomically) instead of standard output.",
+)
 @click.pass_context
-def diff(ctx: click.Context, old_path: Path, new_path: Path, fmt: str, exit_code: bool) -> None:
+def diff(
+    ctx: click.Context,
+    old_path: Path,
+    new_path: Path,
+    fmt: str,
+    exit_code: bool,
+    output: Path | None,
+) -> None:
     """Compare two shard plans shard by shard."""
     old, code = open_plan(old_path, "diff")
     if old is None:
@@ -85,11 +99,31 @@ def diff(ctx: click.Context, old_path: Path, new_path: Path, fmt: str, exit_code
         click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
         ctx.exit(exit_codes.INPUT_ERRORS)
     result = diff_plans(old, new, old_source, new_source)
-    if fmt == "json":
-        output = render_diff_json(result)
+    if fmt == "html":
+        try:
+            text = render_diff_html(
+                old,
+                new,
+                result,
+                _directory(old_path),
+                _directory(new_path),
+                (old_source, new_source),
+            )
+        except PlanError as error:
+            click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
+            ctx.exit(exit_codes.INPUT_ERRORS)
+    elif fmt == "json":
+        text = render_diff_json(result)
     elif fmt == "markdown":
-        output = render_diff_markdown(result, old_path.as_posix(), new_path.as_posix())
+        line_count = max(old.source.line_count, new.source.line_count)
+        text = render_diff_markdown(result, old_path.as_posix(), new_path.as_posix(), line_count)
     else:
-        output = render_diff_text(result, old_path.as_posix(), new_path.as_posix())
-    click.echo(output, nl=False)
+        text = render_diff_text(result, old_path.as_posix(), new_path.as_posix())
+    code = emit(text, output, "diff")
+    if code != exit_codes.OK:
+        ctx.exit(code)
     ctx.exit(exit_codes.INPUT_ERRORS if exit_code and result.differs else exit_codes.OK)
+
+
+def _directory(plan_path: Path) -> Path:
+    return plan_path.parent if str(plan_path.parent) else Path(".")

@@ -1,9 +1,10 @@
-"""`shardplan show PLAN [--format text|json|markdown] [--shard KEY]`.
+"""`shardplan show PLAN [--format text|json|markdown|html] [--shard KEY] [-o FILE]`.
 
 Reviewers read this before an expensive run: per phase the strategy,
 languages, shards, units, cap, lines per shard and skew; or, with `--shard`,
 the lines one shard will hand to its agents. A plan whose `plan_id` does not
-match its content is refused: it is not what was compiled.
+match its content is refused: it is not what was compiled. `--format html`
+is the visual review page (DESIGN §10, `render/review_page.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import click
 
 from shardplan_compiler import exit_codes
+from shardplan_compiler.atomic_write import write_text_atomically
 from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_io import PlanError, load_plan
 from shardplan_compiler.plan_summary import resolve_recorded, summarize_plan
@@ -26,11 +28,12 @@ from shardplan_compiler.render.plan_show import (
     render_summary_markdown,
     render_summary_text,
 )
+from shardplan_compiler.render.review_page import render_show_html
 from shardplan_schemas.plan import Shard, ShardPlan
 from shardplan_schemas.plan_structure import key_problem
 from shardplan_schemas.source_formats import SourceFormatError, read_source_lines
 
-SHOW_FORMATS = ("text", "json", "markdown")
+SHOW_FORMATS = ("text", "json", "markdown", "html")
 
 
 def open_plan(path: Path, command: str) -> tuple[ShardPlan | None, int]:
@@ -54,7 +57,7 @@ def _find_shard(plan: ShardPlan, key: str) -> Shard | None:
     return None
 
 
-def _show_shard(plan: ShardPlan, plan_dir: Path, key: str, fmt: str) -> int:
+def _show_shard(plan: ShardPlan, plan_dir: Path, key: str, fmt: str, output: Path | None) -> int:
     shard = _find_shard(plan, key)
     if shard is None:
         phase = key.partition(":")[0]
@@ -95,7 +98,23 @@ def _show_shard(plan: ShardPlan, plan_dir: Path, key: str, fmt: str) -> int:
         "json": render_shard_json,
         "markdown": render_shard_markdown,
     }[fmt]
-    click.echo(render(shard, lines), nl=False)
+    return emit(render(shard, lines), output, "show")
+
+
+def emit(text: str, output: Path | None, command: str) -> int:
+    """Print `text`, or write it to `output` atomically; the exit code."""
+    if output is None:
+        click.echo(text, nl=False)
+        return exit_codes.OK
+    if output.is_dir():
+        click.echo(f"shardplan {command}: -o {output} is a directory; name the file", err=True)
+        return exit_codes.USAGE
+    try:
+        write_text_atomically(output, text)
+    except OSError as error:
+        click.echo(f"shardplan {command}: cannot write {output}: {error.strerror}", err=True)
+        return exit_codes.USAGE
+    click.echo(f"shardplan {command}: wrote {output.as_posix()}", err=True)
     return exit_codes.OK
 
 
@@ -103,20 +122,36 @@ def _show_shard(plan: ShardPlan, plan_dir: Path, key: str, fmt: str) -> int:
 @click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True)
 @click.option("--shard", "shard_key", metavar="KEY", help="Print this shard's source lines.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (atomically) instead of standard output.",
+)
 @click.pass_context
-def show(ctx: click.Context, plan_path: Path, fmt: str, shard_key: str | None) -> None:
-    """Summarize a shard plan, or print one shard's lines."""
+def show(
+    ctx: click.Context, plan_path: Path, fmt: str, shard_key: str | None, output: Path | None
+) -> None:
+    """Summarize a shard plan, or print one shard's lines; `--format html` draws it."""
+    if shard_key is not None and fmt == "html":
+        raise click.UsageError("--shard prints lines as text, json or markdown, not html")
     plan, code = open_plan(plan_path, "show")
     if plan is None:
         ctx.exit(code)
     plan_dir = plan_path.parent if str(plan_path.parent) else Path(".")
     if shard_key is not None:
-        ctx.exit(_show_shard(plan, plan_dir, shard_key, fmt))
+        ctx.exit(_show_shard(plan, plan_dir, shard_key, fmt, output))
+    if fmt == "html":
+        try:
+            page = render_show_html(plan, plan_dir, plan_path)
+        except PlanError as error:
+            click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
+            ctx.exit(exit_codes.INPUT_ERRORS)
+        ctx.exit(emit(page, output, "show"))
     summary = summarize_plan(plan, plan_dir)
     render = {
         "text": render_summary_text,
         "json": render_summary_json,
         "markdown": render_summary_markdown,
     }[fmt]
-    click.echo(render(summary), nl=False)
-    ctx.exit(exit_codes.OK)
+    ctx.exit(emit(render(summary), output, "show"))

@@ -10,6 +10,9 @@ are counted rather than listed one by one past a few, with a word on
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pydantic import JsonValue
 
@@ -19,6 +22,18 @@ MAX_LISTED_KEYS = 50
 MAX_LISTED_MOVED = 5
 MAX_NAMED_LINES = 3
 _MARKS = {"changed": "~", "added": "+", "removed": "-"}
+MAX_BARS_PER_PHASE = 8
+"""Dirty shards drawn per phase in the markdown picture; nearby ones merge into one bar."""
+
+
+@dataclass(frozen=True)
+class DirtySpan:
+    """A dirty shard's place for the markdown picture: its phase, status and lines."""
+
+    phase: str
+    status: str
+    start: int
+    end: int
 
 
 def _value(value: JsonValue) -> str:
@@ -152,7 +167,63 @@ def _md_change(change: FieldChange) -> str:
     return f"`{change.field}`: `{_value(change.old)}` → `{_value(change.new)}`"
 
 
-def render_diff_markdown(diff: PlanDiff, old_name: str, new_name: str) -> str:
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9_ .,()+-]")
+
+
+def _bars(spans: Sequence[DirtySpan], line_count: int) -> list[tuple[str, int, int, int]]:
+    """One phase's dirty spans as at most `MAX_BARS_PER_PHASE` bars: (status, start, end, count)."""
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    if len(ordered) <= MAX_BARS_PER_PHASE:
+        return [(s.status, s.start, s.end, 1) for s in ordered]
+    bars: list[tuple[str, int, int, int]] = []
+    gap = 0
+    while True:
+        bars = []
+        for span in ordered:
+            if bars and span.start - bars[-1][2] <= gap:
+                status, start, end, count = bars[-1]
+                merged = status if status == span.status else "dirty"
+                bars[-1] = (merged, start, max(end, span.end), count + 1)
+            else:
+                bars.append((span.status, span.start, span.end, 1))
+        if len(bars) <= MAX_BARS_PER_PHASE:
+            return bars
+        gap = max(1, gap * 2, line_count // 100)  # merge spans ever farther apart
+
+
+def _mermaid(dirty: Sequence[DirtySpan], line_count: int) -> list[str]:
+    """A mermaid gantt chart (GitHub renders it in job summaries and pull requests) of where
+    on the script the dirty shards are: one section per phase, the line number as the axis.
+    Removed shards are drawn at their place in the old plan."""
+    if not dirty or line_count <= 0:
+        return []
+    phases: dict[str, list[DirtySpan]] = {}
+    for span in dirty:
+        phases.setdefault(span.phase, []).append(span)
+    tags = {"changed": "crit, ", "removed": "crit, ", "added": "active, ", "dirty": "crit, "}
+    out = [
+        "",
+        "```mermaid",
+        "gantt",
+        "    title Dirty shards along the script (line numbers)",
+        "    dateFormat X",
+        "    axisFormat %s",
+        "    section script",
+        f"    {line_count} lines :done, 0, {line_count}",
+    ]
+    for phase, spans in phases.items():
+        out.append(f"    section {_MERMAID_UNSAFE.sub('_', phase)}")
+        for status, start, end, count in _bars(spans, line_count):
+            what = status if count == 1 else f"{count} {status}"
+            label = _MERMAID_UNSAFE.sub("_", f"{what} {start}-{end - 1}")
+            out.append(f"    {label} :{tags.get(status, '')}{start}, {max(end, start + 1)}")
+    out.append("```")
+    return out
+
+
+def render_diff_markdown(diff: PlanDiff, old_name: str, new_name: str, line_count: int = 0) -> str:
+    """The diff for a pull request or a job summary, with a picture of where the dirty
+    shards are on a script of `line_count` lines (default: up to the last dirty line)."""
     if not diff.differs:
         return f"### Shard plan diff\n\nNo differences: both plans are `{diff.new_plan_id}`.\n"
     unchanged, changed, added, removed = diff.totals()
@@ -187,6 +258,12 @@ def render_diff_markdown(diff: PlanDiff, old_name: str, new_name: str) -> str:
             f"| {phase.phase} | {shards} | {phase_units} | {phase.unchanged} "
             f"| {len(phase.changed)} | {len(phase.added)} | {len(phase.removed)} | {config} |"
         )
+    dirty = [
+        DirtySpan(phase.phase, shard.status, shard.start, shard.end)
+        for phase in diff.phases
+        for shard in phase.shards
+    ]
+    out += _mermaid(dirty, line_count or max((span.end for span in dirty), default=0))
     listed = [p for p in diff.phases if p.shards]
     if listed:
         out += ["", "<details><summary>Dirty shards and why</summary>", ""]
