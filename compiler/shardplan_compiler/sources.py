@@ -234,8 +234,8 @@ class _Collector:
     def _check_ids(values: list[object], known: set[str | None]) -> None:
         """Every value is None or a valid id; `known` (which holds None) grows with the ids seen.
 
-        Almost every block holds only ids seen before (a scene spans many
-        lines), which `issuperset` decides in C without building a set.
+        A route spans thousands of lines, so most blocks hold only route ids
+        seen before, which `issuperset` decides in C without building a set.
         """
         if known.issuperset(values):  # TypeError on an unhashable value
             return
