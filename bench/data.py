@@ -197,8 +197,37 @@ def write_script(path: Path, line_count: int, seed: int = 7) -> ScriptStats:
     )
 
 
+DEFAULTS_SPEC = """\
+# The compile benchmark as a user gets it: all seven phases, two target languages,
+# no execution tables, so every phase runs on rentl's defaults (ingest and export
+# full, context scene batch 1, pretranslation/translate/qa/edit chunks of 10).
+version: 1
+project: bench-compile-defaults
+source:
+  path: {source}
+  format: jsonl
+languages:
+  source_language: ja
+  target_languages: [en, fr]
+concurrency:
+  max_parallel_agents: 8
+phases:
+  - phase: ingest
+  - phase: context
+    agents: [scene_summarizer]
+  - phase: pretranslation
+    agents: [idiom_labeler]
+  - phase: translate
+    agents: [direct_translator]
+  - phase: qa
+    agents: [style_guide_critic]
+  - phase: edit
+    agents: [basic_editor]
+  - phase: export
+"""
+
 COMPILE_SPEC = """\
-# The compile benchmark: all seven phases, two target languages, four strategies.
+# The compile benchmark's second case: all seven phases, two target languages, four strategies.
 version: 1
 project: bench-compile
 source:
@@ -249,9 +278,16 @@ phases:
 
 
 def write_compile_spec(directory: Path, source_name: str) -> Path:
-    """The spec the compile benchmark compiles, next to its source."""
+    """The configured case's spec (`COMPILE_SPEC`), next to its source."""
     path = directory / "compile.shardplan.yaml"
     path.write_text(COMPILE_SPEC.format(source=source_name), encoding="utf-8")
+    return path
+
+
+def write_defaults_spec(directory: Path, source_name: str) -> Path:
+    """The defaults case's spec (`DEFAULTS_SPEC`: no execution tables), next to its source."""
+    path = directory / "defaults.shardplan.yaml"
+    path.write_text(DEFAULTS_SPEC.format(source=source_name), encoding="utf-8")
     return path
 
 

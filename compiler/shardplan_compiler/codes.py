@@ -27,7 +27,7 @@ _TABLE: tuple[CodeInfo, ...] = (
         "SP100",
         "file-unreadable",
         "error",
-        "The file cannot be read (missing, a directory, not UTF-8, too large).",
+        "The file cannot be read (missing, a directory, not UTF-8/16/32, too large).",
     ),
     CodeInfo("SP101", "yaml-syntax", "error", "The file is not well-formed YAML."),
     CodeInfo(

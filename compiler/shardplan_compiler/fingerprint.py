@@ -19,7 +19,10 @@ docs/plan-format.md shows how to recompute it with the standard library.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Sequence
+from itertools import repeat
+from operator import itemgetter, mul
 
 from shardplan_compiler.sources import DIGEST_SIZE
 from shardplan_schemas.canonical import canonical_json
@@ -56,3 +59,27 @@ def shard_fingerprint(header: bytes, digests: bytes | bytearray, start: int, end
     hasher = hashlib.sha256(header)
     hasher.update(memoryview(digests)[start * DIGEST_SIZE : end * DIGEST_SIZE])
     return hasher.digest()[:16].hex()
+
+
+_FIRST_16 = itemgetter(slice(None, 16))
+
+
+def shard_fingerprints(
+    header: bytes, digests: bytes | bytearray, starts: Sequence[int], ends: Sequence[int]
+) -> list[str]:
+    """`shard_fingerprint` of every shard `[starts[i], ends[i])`, without a Python call per shard.
+
+    A plan at rentl's defaults has over 400,000 shards, and a Python-level
+    call per shard (with its memoryview, slice, hasher and hex) cost more
+    than half of writing the plan. Here each step is a C-level `map`: the
+    header is hashed once and its state copied per shard, the digest slices
+    come from one memoryview, and the same `itemgetter` truncates them all.
+    """
+    base = hashlib.sha256(header)
+    kind = type(base)
+    view = memoryview(digests)
+    size = repeat(DIGEST_SIZE)
+    hashers = list(map(kind.copy, repeat(base, len(starts))))
+    slices = map(slice, map(mul, starts, size), map(mul, ends, size))
+    deque(map(kind.update, hashers, map(view.__getitem__, slices)), maxlen=0)
+    return list(map(bytes.hex, map(_FIRST_16, map(kind.digest, hashers))))

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from itertools import repeat
 
 from pydantic import JsonValue
 
 from shardplan_compiler.boundaries import MAX_PIECE_FACTOR
-from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprint
+from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprints
 from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
 from shardplan_compiler.sharding import (
     HEAVY_SKEW,
@@ -296,6 +295,16 @@ SHARD_TEMPLATE = '{{"end":{},"key":"{}:{}","sha256":"{}","start":{}}}'
 SHARD_BATCH = 4096
 
 
+def shard_line_format(phase: str) -> str:
+    """`SHARD_TEMPLATE` with the phase filled in, as a `%` format of (end, line id, sha256, start).
+
+    `%` with a tuple is the cheapest way CPython has to build a short string
+    from four values; `map(format.__mod__, zip(...))` renders a batch of
+    shards without a Python-level call per shard.
+    """
+    return SHARD_TEMPLATE.format("%d", phase.replace("%", "%%"), "%s", "%s", "%d")
+
+
 def shard_batches(
     resolved: ResolvedPhase, starts: list[int], table: SourceTable
 ) -> Iterator[list[str]]:
@@ -317,20 +326,17 @@ def shard_batches(
     ids = table.line_ids
     digests = table.digests
     all_ends = shard_ends(starts, len(table))
-    name = repeat(resolved.phase)
+    render = shard_line_format(resolved.phase).__mod__
     for offset in range(0, len(starts), SHARD_BATCH):
         batch_starts = starts[offset : offset + SHARD_BATCH]
         batch_ends = all_ends[offset : offset + SHARD_BATCH]
-        # memoryview slices: a `full` shard must not copy the 32 MB of digests.
-        shas = map(partial(shard_fingerprint, header, digests), batch_starts, batch_ends)
+        shas = shard_fingerprints(header, digests, batch_starts, batch_ends)
         yield list(
             map(
-                SHARD_TEMPLATE.format,
-                batch_ends,
-                name,
-                map(ids.__getitem__, batch_starts),
-                shas,
-                batch_starts,
+                render,
+                zip(
+                    batch_ends, map(ids.__getitem__, batch_starts), shas, batch_starts, strict=True
+                ),
             )
         )
 

@@ -37,6 +37,14 @@ class Runs:
         The first run of `keys` continues the last run so far when it has the
         same key and starts right where the lines so far end.
         """
+        if not keys:
+            return
+        first = keys[0]
+        if keys.count(first) == len(keys):  # one key for all (a route, a long scene): in C
+            if not (self.keys and self.keys[-1] == first):
+                self.starts.append(offset)
+                self.keys.append(first)  # type: ignore[arg-type]  # the reader checked the ids
+            return
         position = offset
         for key, group in groupby(keys):
             length = len(list(group))

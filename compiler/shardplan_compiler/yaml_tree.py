@@ -145,8 +145,35 @@ def read_spec_file(path: Path) -> tuple[bytes | None, str | None]:
         return None, f"cannot be read: {error.strerror or error}"
 
 
+_WIDE_ENCODINGS: tuple[tuple[bytes, str, str], ...] = (
+    # UTF-32 first: its little-endian mark FF FE 00 00 starts with UTF-16's FF FE.
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
+"""Byte order marks YAML 1.2 reads, with the codec for what follows the mark."""
+
+
+def _encoding_of(raw: bytes) -> tuple[int, str, str]:
+    """Where the text starts (after a byte order mark), its codec and its name in messages.
+
+    Windows PowerShell 5 writes UTF-16 LE with a mark by default (`>` and
+    `Out-File`); YAML allows UTF-16 and UTF-32 with a mark, so such a spec is
+    read like UTF-8, and positions stay in characters.
+    """
+    for mark, codec, name in _WIDE_ENCODINGS:
+        if raw.startswith(mark):
+            return len(mark), codec, name
+    return len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0, "utf-8", "UTF-8"
+
+
 def read_spec_text(raw: bytes) -> tuple[str | None, YamlProblem | None]:
-    """Decode a spec file's bytes, refusing files that are too large or not UTF-8."""
+    """Decode a spec file's bytes: UTF-8, or UTF-16/32 after a byte order mark.
+
+    Refuses files that are too large or cannot be decoded, naming the line
+    and column (in characters) where decoding stopped.
+    """
     if len(raw) > MAX_SPEC_BYTES:
         return None, YamlProblem(
             "SP100",
@@ -156,30 +183,23 @@ def read_spec_text(raw: bytes) -> tuple[str | None, YamlProblem | None]:
             f"the file is over {MAX_SPEC_BYTES:,} bytes (1 MiB), the most a spec may hold "
             "— is this really a spec file?",
         )
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None, YamlProblem(
-            "SP100",
-            (),
-            1,
-            1,
-            "the file is UTF-16 encoded (it starts with a UTF-16 byte order "
-            "mark); save it as UTF-8",
-        )
+    start, codec, name = _encoding_of(raw)
+    body = raw[start:]
     try:
-        text = raw.decode("utf-8")
+        return body.decode(codec), None
     except UnicodeDecodeError as error:
-        before = raw[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        before = body[: error.start].decode(codec, "replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        bad = body[error.start : error.end].hex()
         return None, YamlProblem(
             "SP100",
             (),
             line,
             column,
-            f"the file is not UTF-8 (byte 0x{raw[error.start]:02x} cannot be decoded); "
-            "save it as UTF-8",
+            f"the file is not {name} (byte{'s' if len(bad) > 2 else ''} 0x{bad} cannot be "
+            "decoded); save it as UTF-8",
         )
-    return text.removeprefix("\ufeff"), None
 
 
 def parse_yaml(text: str) -> YamlDocument:

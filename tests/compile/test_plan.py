@@ -313,6 +313,26 @@ def test_shard_fingerprint_function_matches_the_plan() -> None:
             assert shard_fingerprint(header, table.digests, shard.start, shard.end) == shard.sha256
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(min_size=0, max_size=64),
+    st.lists(st.binary(min_size=32, max_size=32), max_size=40),
+    st.lists(st.integers(min_value=0, max_value=40), max_size=12),
+)
+def test_batched_fingerprints_match_one_at_a_time(
+    header: bytes, lines: list[bytes], cuts: list[int]
+) -> None:
+    """`shard_fingerprints` (C-level maps) gives exactly `shard_fingerprint` per shard."""
+    from shardplan_compiler.fingerprint import shard_fingerprint, shard_fingerprints
+
+    digests = bytearray(b"".join(lines))
+    bounds = sorted({0, len(lines), *(min(cut, len(lines)) for cut in cuts)})
+    starts, ends = bounds[:-1], bounds[1:]
+    expected = [shard_fingerprint(header, digests, a, b) for a, b in zip(starts, ends, strict=True)]
+    assert shard_fingerprints(header, digests, starts, ends) == expected
+    assert shard_fingerprints(header, bytes(digests), starts, ends) == expected
+
+
 def test_a_truncated_plan_is_reported_where_the_json_stops() -> None:
     data = GOLDEN_PLAN.read_bytes()
     cut = data[: data.index(b'"shards": [') + 40]  # inside the first shard's line

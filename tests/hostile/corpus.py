@@ -111,6 +111,10 @@ MERGE_SPEC = _golden_with(
 ALIAS_BOMB = "version: 1\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
 )
+UTF16_WITH_ERROR = b"\xff\xfe" + _golden_with(
+    "max_parallel_agents: 8", "max_parallel_agents: ゼロ"
+).encode("utf-16-le")
+UTF16_UNDECODABLE = b"\xff\xfe" + GOLDEN_SPEC.encode("utf-16-le") + b"\x00"  # half a character
 INVALID_UTF8 = GOLDEN_SPEC.encode("utf-8").replace(b"project: golden", b"project: gold\xffen", 1)
 
 
@@ -204,9 +208,25 @@ def spec_cases() -> list[Case]:
         _validate("key-null", "version: 1\n~: one\n", ERRORS, f"{SPEC}:2:", "SP105"),
         _validate("key-list", "version: 1\n? [a, b]\n: one\n", ERRORS, f"{SPEC}:2:", "SP105"),
         _validate("key-mapping", "version: 1\n{a: b}: one\n", ERRORS, f"{SPEC}:2:"),
-        _validate("utf16-bom", golden.encode("utf-16"), frozenset({2}), f"{SPEC}:1:", "UTF-16"),
+        # A byte order mark says UTF-16 or UTF-32 (Windows PowerShell 5 writes UTF-16 LE):
+        # read like UTF-8, positions in characters.
+        _validate("utf16-le-bom-accepted", b"\xff\xfe" + golden.encode("utf-16-le"), ACCEPTED),
+        _validate("utf16-be-bom-accepted", b"\xfe\xff" + golden.encode("utf-16-be"), ACCEPTED),
+        _validate(
+            "utf32-le-bom-accepted", b"\xff\xfe\x00\x00" + golden.encode("utf-32-le"), ACCEPTED
+        ),
+        _validate(
+            "utf32-be-bom-accepted", b"\x00\x00\xfe\xff" + golden.encode("utf-32-be"), ACCEPTED
+        ),
+        _validate(
+            "utf16-bom-with-error",
+            UTF16_WITH_ERROR,
+            ERRORS,
+            f"{SPEC}:{_line_of(GOLDEN_SPEC, 'max_parallel_agents: 8')}:24:",
+            "SP2",
+        ),
+        _validate("utf16-bom-undecodable", UTF16_UNDECODABLE, frozenset({2}), f"{SPEC}:", "UTF-16"),
         _validate("utf16-no-bom", golden.encode("utf-16-le"), IO_OR_ERRORS, f"{SPEC}:1:"),
-        _validate("utf32", golden.encode("utf-32"), frozenset({2}), f"{SPEC}:1:"),
         _validate("utf8-bom-accepted", b"\xef\xbb\xbf" + golden.encode("utf-8"), ACCEPTED),
         _validate("crlf-accepted", golden.replace("\n", "\r\n"), ACCEPTED),
         _validate(

@@ -77,7 +77,7 @@ def test_the_corpus_covers_the_issue() -> None:
         "spec-tag-binary",
         "spec-merge-key",
         "spec-key-integer",
-        "spec-utf16-bom",
+        "spec-utf16-le-bom-accepted",
         "spec-utf8-bom-accepted",
         "spec-crlf-accepted",
         "spec-alias-bomb",
