@@ -23,7 +23,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,7 +40,6 @@ from shardplan_schemas.source_formats import SourceFormatError, read_source_line
 READ_BYTES = 1 << 22
 LINES_PER_BLOCK = 1024
 """Lines decoded at a time when a unit's lines are iterated: memory stays flat."""
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r\f\v]*\n")
 _NO_ID = 0
 
 
@@ -320,11 +318,21 @@ def _parse(raw: bytes) -> object:
         return None
 
 
+_LINE_STARTS_WITH_SPACE = (b"\n\n", b"\n ", b"\n\t", b"\n\r", b"\n\f", b"\n\v")
+
+
+def _may_hold_blank_lines(block: bytes) -> bool:
+    """False when no line of `block` starts with whitespace (so none is blank): C-level finds."""
+    if block[:1] in (b" ", b"\t", b"\r", b"\n", b"\f", b"\v"):
+        return True
+    return any(pattern in block for pattern in _LINE_STARTS_WITH_SPACE)
+
+
 def _index_block(block: bytes, offset: int, starts: array[int], ends: array[int]) -> None:
     """Append the byte ranges of the non-blank lines of `block` (whole lines, each ending in `\\n`)."""
     lines = block.split(b"\n")
     lines.pop()  # after the last newline
-    if _BLANK_LINE.search(block) is None and (not lines or lines[0].strip()):
+    if not _may_hold_blank_lines(block):
         lengths = list(map(len, lines))
         first = list(
             accumulate(map((1).__add__, islice(lengths, len(lengths) - 1)), initial=offset)

@@ -160,6 +160,10 @@ class Finished:
         self.flags = [bytearray(unit_count(p, s)) for p, s in zip(phases, shards, strict=True)]
         self._position_of = {line_id: start for start, line_id in start_ids.items()}
         self._phase_index: dict[str, int] = {p.phase: i for i, p in enumerate(phases)}
+        self._language_index = [
+            {language: i for i, language in enumerate(languages_of(phase))} for phase in phases
+        ]
+        self._widths = [len(languages_of(phase)) for phase in phases]
         self.count = 0
 
     def locate(self, unit_id_text: str) -> tuple[int, int, int] | None:
@@ -170,18 +174,16 @@ class Finished:
         position = self._position_of.get(line_id)
         if phase_index is None or position is None:
             return None
-        phase = self._phases[phase_index]
-        if not phase.enabled:
+        if not self._phases[phase_index].enabled:
             return None
-        languages = languages_of(phase)
-        wanted: str | None = language or None
-        if wanted not in languages or (language == "" and "." in head):
+        language_index = self._language_index[phase_index].get(language or None)
+        if language_index is None or (language == "" and "." in head):
             return None
         starts = self._shards[phase_index].starts
         shard_index = bisect_left(starts, position)
         if shard_index >= len(starts) or starts[shard_index] != position:
             return None
-        return phase_index, shard_index, shard_index * len(languages) + languages.index(wanted)
+        return phase_index, shard_index, shard_index * self._widths[phase_index] + language_index
 
     def add(self, phase_index: int, order: int) -> None:
         if not self.flags[phase_index][order]:
