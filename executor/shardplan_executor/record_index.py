@@ -152,16 +152,20 @@ class RecordSequence(Sequence[Record]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
-    def _piece_bytes(self) -> Iterator[bytes]:
+    def _piece_bytes(self, block: int | None = None) -> Iterator[bytes]:
+        """Each piece's JSON Lines; with `block`, big pieces in parts of that many records."""
+        offsets = self._upstream.offsets
         for shard_index, first, end in self._pieces:
-            yield self._files.read(self._upstream, shard_index, first, end)
+            step = block if block is not None and shard_index in offsets else end - first
+            for part in range(first, end, max(step, 1)):
+                yield self._files.read(self._upstream, shard_index, part, min(part + step, end))
 
     def raw(self) -> bytes:
         """The records as JSON Lines, in order."""
         return b"".join(self._piece_bytes())
 
     def __iter__(self) -> Iterator[Record]:
-        for data in self._piece_bytes():
+        for data in self._piece_bytes(_BLOCK):
             yield from decode_lines(data)
 
     @overload
@@ -191,6 +195,17 @@ class RecordSequence(Sequence[Record]):
 
     def __repr__(self) -> str:
         return f"RecordSequence({self._upstream.phase.phase}, {len(self)} records)"
+
+
+_BLOCK = 4096
+"""Records decoded at a time to index an output or to hand a big piece to a handler."""
+
+
+def _block_is_dense(lines: list[bytes], table: LineTable, first_position: int) -> bool:
+    """Whether these records name, in order, the lines from `first_position` on."""
+    records = decode_lines(b"\n".join(lines) + b"\n")
+    hashes = array("q", map(hash, map(dict.get, records, repeat("line_id"))))
+    return hashes == table.id_hashes[first_position : first_position + len(lines)]
 
 
 class InputIndex:
@@ -224,26 +239,34 @@ class InputIndex:
         self._phases.append((phase_index, phase.phase, by_language))
 
     def add_output(self, unit: Unit, data: bytes) -> None:
-        """Index one finished unit's output (its JSON Lines bytes)."""
+        """Index one finished unit's output (its JSON Lines bytes).
+
+        Read a block of records at a time: a `full` ingest's output is a
+        million records, which as dicts all at once would take a gigabyte.
+        """
         upstream = self._open[(unit.phase_index, unit.language)]
         shard = unit.shard_index
-        records = decode_lines(data)
-        count = len(records)
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline (or the empty output's only piece)
+        count = len(lines)
         upstream.counts[shard] = count
         if count > OFFSETS_MIN_RECORDS:
-            lengths = map(len, data.split(b"\n")[:-1])
-            upstream.offsets[shard] = array("q", accumulate(map((1).__add__, lengths), initial=0))
+            upstream.offsets[shard] = array(
+                "q", accumulate(map((1).__add__, map(len, lines)), initial=0)
+            )
         if not count:
             upstream.dense[shard] = 1
             return
         start, end = unit.start, unit.end
         table = self.table()
-        if count == end - start:
-            hashes = array("q", map(hash, map(dict.get, records, repeat("line_id"))))
-            if hashes == table.id_hashes[start:end]:
-                upstream.dense[shard] = 1
-                return
-        self._file_records(upstream, shard, start, end, records, table)
+        if count == end - start and all(
+            _block_is_dense(lines[first : first + _BLOCK], table, start + first)
+            for first in range(0, count, _BLOCK)
+        ):
+            upstream.dense[shard] = 1
+            return
+        del lines
+        self._file_records(upstream, shard, start, end, decode_lines(data), table)
 
     def _file_records(
         self,
