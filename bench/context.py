@@ -31,6 +31,8 @@ class Size:
     dask_units: int
     dask_repeats: int
     warmup: int
+    scale_lines: tuple[int, ...] = ()
+    """Script sizes of the executor-at-scale curve (defaults plan); the last is the headline."""
 
 
 SIZES: dict[SizeName, Size] = {
@@ -46,6 +48,7 @@ SIZES: dict[SizeName, Size] = {
         dask_units=2_000,
         dask_repeats=3,
         warmup=1,
+        scale_lines=(100_000, 300_000, 1_000_000),
     ),
     "quick": Size(
         name="quick",
@@ -59,6 +62,7 @@ SIZES: dict[SizeName, Size] = {
         dask_units=500,
         dask_repeats=1,
         warmup=0,
+        scale_lines=(10_000, 30_000, 100_000),
     ),
     "tiny": Size(
         name="tiny",
@@ -72,6 +76,7 @@ SIZES: dict[SizeName, Size] = {
         dask_units=0,
         dask_repeats=0,
         warmup=0,
+        scale_lines=(200, 600),
     ),
 }
 

@@ -14,11 +14,12 @@ instead of mixing two runs' outputs.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shardplan_executor.outputs import atomic_write, fsync_directory, write_all
@@ -27,6 +28,7 @@ JOURNAL_NAME = "journal.jsonl"
 MANIFEST_NAME = "run.json"
 LOCK_NAME = ".lock"
 RUN_FORMAT = "shardplan-run/1"
+READ_BYTES = 1 << 22
 
 
 class JournalRecord(BaseModel):
@@ -109,11 +111,97 @@ def _remove_temporary_files(run_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+class JournalEntry(NamedTuple):
+    """A journal record as read back (a tuple: a million of them are read at a resume)."""
+
+    id: str
+    sha256: str
+    output: str | None
+    output_sha256: str
+    records: int
+
+
+_ENTRY_FIELDS = frozenset(JournalEntry._fields)
+
+
+def _entry(value: object) -> JournalEntry | None:
+    """The entry a parsed journal line holds, or None when it is not one of ours."""
+    if type(value) is not dict:
+        return None
+    if value.keys() == _ENTRY_FIELDS:
+        entry = JournalEntry(**value)
+    else:
+        try:  # a record with more fields (a later version's): the model decides
+            record = JournalRecord.model_validate(value)
+        except ValidationError:
+            return None
+        entry = JournalEntry(
+            record.id, record.sha256, record.output, record.output_sha256, record.records
+        )
+    if (
+        type(entry.id) is not str
+        or type(entry.sha256) is not str
+        or type(entry.output_sha256) is not str
+        or type(entry.records) is not int
+        or not (entry.output is None or type(entry.output) is str)
+    ):
+        return None
+    return entry
+
+
+def read_journal(path: Path) -> Iterator[JournalEntry]:
+    """The complete records of a journal file, in order, read a block at a time with orjson.
+
+    Lines that are not journal records are skipped (their units simply run again).
+    """
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        return
+    with stream:
+        carry = b""
+        while True:
+            block = stream.read(READ_BYTES)
+            if not block:
+                return
+            data = carry + block if carry else block
+            cut = data.rfind(b"\n") + 1
+            carry = data[cut:]
+            for line in data[:cut].split(b"\n")[:-1]:
+                try:
+                    entry = _entry(orjson.loads(line))
+                except orjson.JSONDecodeError:
+                    continue
+                if entry is not None:
+                    yield entry
+
+
+def _repair(path: Path) -> None:
+    """Cut off a record torn by a kill (no final newline), so the next append starts clean."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    with path.open("r+b") as handle:
+        window = 1 << 16
+        while True:
+            begin = max(0, size - window)
+            handle.seek(begin)
+            tail = handle.read(size - begin)
+            newline = tail.rfind(b"\n")
+            if newline >= 0 or begin == 0:
+                keep = begin + newline + 1
+                if keep != size:
+                    handle.truncate(keep)
+                return
+            window *= 16
+
+
 class Journal:
     """Appends finished units to `journal.jsonl` (see `commit` for when it is fsynced).
 
-    Opening it locks the run directory and removes temporary files a killed
-    run left behind.
+    Opening it locks the run directory, removes temporary files a killed run
+    left behind and cuts off a torn last record; `entries()` reads it back.
     """
 
     def __init__(self, run_dir: Path, *, fsync: bool = True) -> None:
@@ -121,33 +209,24 @@ class Journal:
         _remove_temporary_files(run_dir)
         self.path = run_dir / JOURNAL_NAME
         self._fsync = fsync
-        self.records = self._read_and_repair()
+        _repair(self.path)
         # Unbuffered: a failed write (a full disk) leaves nothing behind to flush at close.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         if fsync:
             fsync_directory(run_dir)
 
-    def _read_and_repair(self) -> list[JournalRecord]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        complete = data[: data.rfind(b"\n") + 1]
-        if len(complete) != len(data):
-            # A kill tore the last record: drop it so the next append starts clean.
-            with self.path.open("r+b") as handle:
-                handle.truncate(len(complete))
-        records: list[JournalRecord] = []
-        for line in complete.splitlines():
-            try:
-                records.append(JournalRecord.model_validate(json.loads(line)))
-            except (ValueError, ValidationError):
-                continue  # not ours; the unit simply runs again
-        return records
+    def entries(self) -> Iterator[JournalEntry]:
+        """The journal's records, streamed."""
+        return read_journal(self.path)
+
+    @property
+    def records(self) -> list[JournalRecord]:
+        """Every record as a model (small journals and tests; a resume streams `entries`)."""
+        return [JournalRecord.model_construct(**entry._asdict()) for entry in self.entries()]
 
     def append(self, records: Iterable[JournalRecord]) -> None:
         """Write `records` (unbuffered: a killed process cannot lose them)."""
-        data = b"".join(r.model_dump_json().encode("utf-8") + b"\n" for r in records)
+        data = b"".join(orjson.dumps(record.__dict__) + b"\n" for record in records)
         if data:
             write_all(self._fd, data)
 

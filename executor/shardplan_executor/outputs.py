@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -49,6 +50,26 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def atomic_write_parts(path: Path, parts: Iterable[bytes], *, fsync: bool = True) -> None:
+    """`atomic_write` of the concatenation of `parts`, written as they come (a big export)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for part in parts:
+            write_all(fd, part)
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        temporary.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(temporary, path)
+    if fsync:
+        fsync_directory(path.parent)
+
+
 def atomic_write(
     path: Path, data: bytes, *, fsync: bool = True, sync_directory: bool = True
 ) -> None:
@@ -74,3 +95,38 @@ def atomic_write(
     os.replace(temporary, path)
     if fsync and sync_directory:
         fsync_directory(path.parent)
+
+
+class OutputWriter:
+    """Writes unit outputs atomically (not fsynced: group commit does that), fast.
+
+    The same as `atomic_write(..., fsync=False)` with the folders it made
+    remembered, so a phase of a hundred thousand tiny outputs pays one
+    `mkdir` per folder, not one per file.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._prefix = str(root) + os.sep
+        self._folders: set[str] = set()
+        self._pid = os.getpid()
+
+    def write(self, relative: str, data: bytes) -> Path:
+        """Write `data` at `relative` (`/`-separated) under the root; the file's path."""
+        folder, _, name = relative.rpartition("/")
+        directory = self._prefix + folder
+        if folder not in self._folders:
+            os.makedirs(directory, exist_ok=True)
+            self._folders.add(folder)
+        target = f"{directory}/{name}"
+        temporary = f"{directory}/.{name}.{self._pid}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            os.unlink(temporary)
+            raise
+        os.close(fd)
+        os.replace(temporary, target)
+        return Path(target)

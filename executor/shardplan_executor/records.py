@@ -4,13 +4,19 @@ Records are encoded where the handler ran (a thread, or a Dask worker) and
 travel as bytes, so the local and Dask backends write byte-identical outputs.
 Anything that would not survive a JSON round trip unchanged is refused: a
 handler bug shows up as a clear unit failure, not as a corrupt output.
+Encoding is orjson's compact form (the standard library's
+`separators=(",", ":"), ensure_ascii=False` for everything but floats, which
+orjson writes in their shortest form, e.g. `1e16`, and integers beyond 64
+bits, which orjson refuses): at a million lines a run encodes some ten
+million records, and the standard library took a third of the run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import orjson
 from pydantic import BaseModel
 
 from shardplan_schemas.task import Record
@@ -20,7 +26,7 @@ class MalformedRecordsError(TypeError):
     """The handler returned something that is not a list of JSON objects."""
 
 
-def _encode_record(index: int, record: object) -> str:
+def _encode_record(index: int, record: object) -> bytes:
     if isinstance(record, BaseModel):
         value: object = record.model_dump(mode="json")
     elif isinstance(record, Mapping):
@@ -30,10 +36,18 @@ def _encode_record(index: int, record: object) -> str:
             f"record {index} is a {type(record).__name__}, not a JSON object or pydantic model"
         )
     try:
-        line = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise MalformedRecordsError(f"record {index} is not JSON: {error}") from None
-    if json.loads(line) != value:
+        line = orjson.dumps(value)
+    except TypeError as error:
+        # Say why in the standard library's words: it names the type, and it tells
+        # keys that are not strings (which it would convert) from values that are not JSON.
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as stdlib_error:
+            raise MalformedRecordsError(f"record {index} is not JSON: {stdlib_error}") from None
+        if json.loads(text) == value:  # an integer beyond 64 bits
+            raise MalformedRecordsError(f"record {index} is not JSON: {error}") from None
+        line = b""
+    if not line or orjson.loads(line) != value:
         raise MalformedRecordsError(
             f"record {index} does not survive a JSON round trip "
             "(keys must be strings; values strings, numbers, booleans, null, lists or objects)"
@@ -42,20 +56,51 @@ def _encode_record(index: int, record: object) -> str:
 
 
 def encode_records(result: object) -> bytes:
-    """The handler's result as JSON Lines (one record a line), or `MalformedRecordsError`."""
+    """The handler's result as JSON Lines (one record a line), or `MalformedRecordsError`.
+
+    Plain dicts (the common case) are encoded and checked in one orjson call
+    each way for the whole list; anything else, or a list that fails the
+    check, goes record by record, so the error names the record.
+    """
     if not isinstance(result, list | tuple):
         raise MalformedRecordsError(
             f"the handler returned a {type(result).__name__}; it must return a list of records"
         )
-    return "".join(_encode_record(i, r) + "\n" for i, r in enumerate(result)).encode("utf-8")
+    if not result:
+        return b""
+    if set(map(type, result)) == {dict}:
+        parts: list[bytes] = []
+        for first in range(0, len(result), _CHUNK):
+            part = _encode_dicts(result[first : first + _CHUNK])
+            if part is None:
+                break
+            parts.append(part)
+        else:
+            return b"".join(parts)
+    return b"".join(_encode_record(i, r) + b"\n" for i, r in enumerate(result))
+
+
+_CHUNK = 1024
+"""Records encoded and checked at a time. orjson gives each small result a buffer of
+a few kilobytes, so a million results alive at once would take gigabytes."""
+
+
+def _encode_dicts(chunk: Sequence[object]) -> bytes | None:
+    """JSON Lines of plain dicts that survive the round trip, else None (go record by record)."""
+    try:
+        joined = b"\n".join(map(orjson.dumps, chunk))
+    except TypeError:
+        return None
+    if orjson.loads(b"[" + joined.replace(b"\n", b",") + b"]") != list(chunk):
+        return None
+    return joined + b"\n"
 
 
 def decode_records(data: bytes) -> list[Record]:
     """Records from JSON Lines written by `encode_records`."""
-    records: list[Record] = []
-    for line in data.splitlines():
-        value = json.loads(line)
-        if not isinstance(value, dict):  # pragma: no cover - encode_records never writes this
-            raise MalformedRecordsError("an output line is not a JSON object")
-        records.append(value)
-    return records
+    if not data:
+        return []
+    value = orjson.loads(b"[" + data[:-1].replace(b"\n", b",") + b"]")
+    if not isinstance(value, list) or set(map(type, value)) - {dict}:
+        raise MalformedRecordsError("an output line is not a JSON object")  # pragma: no cover
+    return value

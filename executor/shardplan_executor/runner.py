@@ -11,6 +11,8 @@ failed unit stops the run before the next phase.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import random
 import sys
 import time
@@ -23,16 +25,15 @@ from shardplan_executor.backends import Backend
 from shardplan_executor.commit import GroupCommit
 from shardplan_executor.events import EventLog, utc_timestamp
 from shardplan_executor.handlers.discovery import HandlerNotFoundError, load_handler
-from shardplan_executor.inputs import InputIndex
 from shardplan_executor.journal import (
     Journal,
     JournalRecord,
     RunDirectoryError,
     claim_run_directory,
 )
-from shardplan_executor.outputs import atomic_write, sha256_bytes
+from shardplan_executor.outputs import OutputWriter, atomic_write_parts, sha256_bytes
 from shardplan_executor.progress import Progress
-from shardplan_executor.records import decode_records
+from shardplan_executor.record_index import InputIndex
 from shardplan_executor.scheduler import (
     Failure,
     Success,
@@ -40,7 +41,8 @@ from shardplan_executor.scheduler import (
     describe_error,
     run_window,
 )
-from shardplan_executor.units import Unit, phase_units
+from shardplan_executor.source_index import LazyLines
+from shardplan_executor.units import Finished, Unit, iter_phase_units, languages_of, make_unit
 from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
 from shardplan_schemas.events import (
     PhaseCompleted,
@@ -54,11 +56,28 @@ from shardplan_schemas.events import (
     UnitRetried,
 )
 from shardplan_schemas.plan import PlanPhase
-from shardplan_schemas.task import Record, ShardTask
+from shardplan_schemas.task import ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
 INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 EMPTY_SHA256 = sha256_bytes(b"")
+
+
+def _file_sha256(path: str) -> str | None:
+    """The file's SHA-256, or None when it cannot be read (the unit then runs again)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        digest = hashlib.sha256()
+        while block := os.read(fd, 1 << 20):
+            digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -171,51 +190,92 @@ class _Execution:
     ) -> None:
         self.options = options
         self.plan = verified.plan
-        self.lines = verified.lines
+        self.shards = verified.shards
+        self.source = verified.source
+        self.start_ids = verified.start_ids
         self.run_dir = run_dir
         self.journal = journal
         self.events = events
         self.backend = backend
         self.progress = progress
-        line_ids = [line.line_id for line in self.lines]
-        self.units = [phase_units(i, phase, line_ids) for i, phase in enumerate(self.plan.phases)]
-        self.outputs: dict[str, bytes] = {}
-        self.finished = self._finished_units()
-        self.inputs = InputIndex(self._load_records)
+        self.finished = Finished(self.plan.phases, self.shards, self.start_ids)
+        self.empty_outputs = [bytearray(len(flags)) for flags in self.finished.flags]
+        """Finished units that returned no records (no file), per phase, by `Unit.order`."""
+        self._resume()
+        self.inputs = InputIndex(run_dir, self.source, self.start_ids)
+        self.indexed: set[int] = set()
         self.rng = random.Random()
         self.commit = GroupCommit(journal, fsync=options.fsync, on_durable=self._durable)
+        self.writer = OutputWriter(run_dir)
+        later = [i for i, phase in enumerate(self.plan.phases) if phase.enabled]
+        self.last_enabled = later[-1] if later else -1
 
-    def _finished_units(self) -> set[str]:
-        """Journaled units whose shard is unchanged and whose output is intact."""
-        by_id = {unit.unit_id: unit for units in self.units for unit in units}
-        finished: set[str] = set()
-        for record in self.journal.records:
-            unit = by_id.get(record.id)
-            if unit is None or record.sha256 != unit.shard.sha256:
+    def _resume(self) -> None:
+        """Mark journaled units whose shard is unchanged and whose output is intact finished.
+
+        A resume of a finished million-line run reads ~730,000 records and
+        outputs, so this loop makes no unit object: the output's name follows
+        from the unit id (`outputs/<phase>[.<lang>]/<line id>.jsonl`).
+        """
+        finished = self.finished
+        root = str(self.run_dir) + os.sep
+        for entry in self.journal.entries():
+            where = finished.locate(entry.id)
+            if where is None:
                 continue
-            if record.output is None:
-                if record.records == 0 and record.output_sha256 == EMPTY_SHA256:
-                    finished.add(unit.unit_id)
-                    self.outputs[unit.unit_id] = b""
+            phase_index, shard_index, order = where
+            fingerprints = self.shards[phase_index].fingerprints
+            if entry.sha256.encode() != fingerprints[shard_index * 32 : shard_index * 32 + 32]:
                 continue
-            if record.output != unit.output_path:
+            if entry.output is None:
+                if entry.records == 0 and entry.output_sha256 == EMPTY_SHA256:
+                    finished.add(phase_index, order)
+                    self.empty_outputs[phase_index][order] = 1
                 continue
-            try:
-                data = (self.run_dir / unit.output_path).read_bytes()
-            except OSError:
+            folder, _, line_id = entry.id.partition(":")
+            if entry.output != f"outputs/{folder}/{line_id}.jsonl":
                 continue
-            if sha256_bytes(data) == record.output_sha256:
-                finished.add(unit.unit_id)
-        return finished
+            if _file_sha256(root + entry.output) == entry.output_sha256:
+                finished.add(phase_index, order)
+
+    def _unit(self, phase_index: int, order: int) -> Unit:
+        phase = self.plan.phases[phase_index]
+        width = len(languages_of(phase))
+        return make_unit(
+            phase_index,
+            phase,
+            self.shards[phase_index],
+            self.start_ids,
+            order // width,
+            order % width,
+        )
 
     def _output(self, unit: Unit) -> bytes:
-        data = self.outputs.get(unit.unit_id)
-        if data is None:
-            data = (self.run_dir / unit.output_path).read_bytes()
-        return data
+        if self.empty_outputs[unit.phase_index][unit.order]:
+            return b""
+        return (self.run_dir / unit.output_path).read_bytes()
 
-    def _load_records(self, unit: Unit) -> list[Record]:
-        return decode_records(self._output(unit))
+    def _index_phase(self, phase_index: int) -> None:
+        """Index a phase's outputs for later phases' inputs: those already on disk now,
+        and (when the phase is about to run) each new one as it is written."""
+        if phase_index in self.indexed:
+            return
+        self.indexed.add(phase_index)
+        phase = self.plan.phases[phase_index]
+        self.inputs.open_phase(phase_index, phase, self.shards[phase_index])
+        flags = self.finished.flags[phase_index]
+        for order in range(len(flags)):
+            if flags[order]:
+                unit = self._unit(phase_index, order)
+                self.inputs.add_output(unit, self._output(unit))
+
+    def _prepare_inputs(self, phase_index: int) -> None:
+        """Before a phase runs units: every earlier enabled phase indexed (once)."""
+        for earlier in range(phase_index):
+            if self.plan.phases[earlier].enabled:
+                self._index_phase(earlier)
+        if phase_index != self.last_enabled:
+            self._index_phase(phase_index)
 
     async def run(self) -> int:
         started = time.monotonic()
@@ -236,7 +296,7 @@ class _Execution:
                 plan_id=self.plan.plan_id,
                 backend=self.backend.name,
                 handler=self.options.handler,
-                resumed_units=len(self.finished),
+                resumed_units=self.finished.count,
             )
         )
         try:
@@ -252,11 +312,9 @@ class _Execution:
                     )
                     continue
                 if status != "completed":
-                    totals["cancelled"] += sum(
-                        1 for u in self.units[index] if u.unit_id not in self.finished
-                    )
+                    totals["cancelled"] += self.finished.remaining(index)
                     continue
-                result, resumed = await self._run_phase(phase, self.units[index])
+                result, resumed = await self._run_phase(index, phase)
                 totals["completed"] += result.completed
                 totals["resumed"] += resumed
                 totals["failed"] += result.failed
@@ -265,12 +323,8 @@ class _Execution:
                     status = "aborted"
                 elif result.failed:
                     status = "failed"
-                else:
-                    self.inputs.add_phase(self.units[index])
-                    if not self.units[index]:
-                        self.inputs.add_empty_phase(phase.phase)
-                    if phase.phase == "export":
-                        self._write_exports(self.units[index])
+                elif phase.phase == "export":
+                    self._write_exports(index)
         finally:
             await self.backend.close()
         duration = int((time.monotonic() - started) * 1000)
@@ -295,9 +349,17 @@ class _Execution:
             return FAILED
         return OK
 
-    async def _run_phase(self, phase: PlanPhase, units: list[Unit]) -> tuple[WindowResult, int]:
-        to_run = [unit for unit in units if unit.unit_id not in self.finished]
-        resumed = len(units) - len(to_run)
+    async def _run_phase(self, index: int, phase: PlanPhase) -> tuple[WindowResult, int]:
+        flags = self.finished.flags[index]
+        total = len(flags)
+        to_run_count = self.finished.remaining(index)
+        resumed = total - to_run_count
+        if to_run_count:
+            self._prepare_inputs(index)
+        # A snapshot: units finishing during the phase must not change what it runs.
+        to_run = iter_phase_units(
+            index, phase, self.shards[index], self.start_ids, skip=bytearray(flags)
+        )
         cap = phase.execution.max_parallel_agents
         self.events.emit(
             PhaseStarted(
@@ -306,12 +368,12 @@ class _Execution:
                 phase=phase.phase,
                 strategy=phase.execution.strategy,
                 shard_count=phase.shard_count,
-                unit_count=len(units),
+                unit_count=total,
                 max_parallel_agents=cap,
                 target_languages=phase.target_languages,
             )
         )
-        self.progress.start_phase(phase.phase, len(to_run), resumed, cap)
+        self.progress.start_phase(phase.phase, to_run_count, resumed, cap)
         started = time.monotonic()
         result = await run_window(
             to_run,
@@ -353,14 +415,15 @@ class _Execution:
         return result, resumed
 
     def _task(self, unit: Unit) -> ShardTask:
-        # Built from verified data only, so model validation would only cost time.
+        # Built from verified data only, so model validation would only cost time. Lines
+        # and inputs are lazy sequences: read from the source and the outputs when used.
         return ShardTask.model_construct(
             phase=unit.phase.phase,
             target_language=unit.language,
             agents=list(unit.phase.agents),
             unit_id=unit.unit_id,
-            shard_key=unit.shard.key,
-            lines=self.lines[unit.shard.start : unit.shard.end],
+            shard_key=f"{unit.phase.phase}:{unit.line_id}",
+            lines=LazyLines(self.source, unit.start, unit.end),
             inputs=self.inputs.inputs_for(unit),
             plan_id=self.plan.plan_id,
         )
@@ -368,13 +431,23 @@ class _Execution:
     async def _call(self, unit: Unit) -> bytes:
         return await self.backend.run(self._task(unit))
 
-    def _write_exports(self, units: Sequence[Unit]) -> None:
-        """`export/<lang>.jsonl`: the export units' records of each language, in plan order."""
-        languages = units[0].phase.target_languages if units else None
-        for language in languages or []:
-            data = b"".join(self._output(u) for u in units if u.language == language)
-            atomic_write(
-                self.run_dir / "export" / f"{language}.jsonl", data, fsync=self.options.fsync
+    def _write_exports(self, phase_index: int) -> None:
+        """`export/<lang>.jsonl`: the export units' records of each language, in plan order.
+
+        Streamed unit by unit into a temporary file renamed into place, so the
+        export of a million lines is never in memory at once.
+        """
+        phase = self.plan.phases[phase_index]
+        languages = phase.target_languages or []
+        width = len(languages)
+        shard_count = len(self.shards[phase_index])
+        for language_index, language in enumerate(languages):
+            parts = (
+                self._output(self._unit(phase_index, shard * width + language_index))
+                for shard in range(shard_count)
+            )
+            atomic_write_parts(
+                self.run_dir / "export" / f"{language}.jsonl", parts, fsync=self.options.fsync
             )
 
     # --- the window's sink -------------------------------------------------------------
@@ -402,14 +475,15 @@ class _Execution:
             output: str | None = None
             if success.output:  # no records, nothing to write
                 output = unit.output_path
-                path = self.run_dir / output
-                atomic_write(path, success.output, fsync=False)
-                files.append(path)
-            self.outputs[unit.unit_id] = success.output
+                files.append(self.writer.write(output, success.output))
+            else:
+                self.empty_outputs[unit.phase_index][unit.order] = 1
+            if unit.phase_index in self.indexed:
+                self.inputs.add_output(unit, success.output)
             records.append(
-                JournalRecord(
+                JournalRecord.model_construct(
                     id=unit.unit_id,
-                    sha256=unit.shard.sha256,
+                    sha256=unit.sha256,
                     output=output,
                     output_sha256=sha256_bytes(success.output),
                     records=success.output.count(b"\n"),
@@ -419,7 +493,7 @@ class _Execution:
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
         for success, record in zip(batch, records, strict=True):
-            self.finished.add(success.unit.unit_id)
+            self.finished.add(success.unit.phase_index, success.unit.order)
             self.events.emit(
                 UnitCompleted(
                     timestamp=utc_timestamp(),

@@ -14,8 +14,7 @@ import asyncio
 import random
 import time
 import traceback
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -116,7 +115,7 @@ async def _attempt_unit(
 
 
 async def run_window(
-    units: Sequence[Unit],
+    units: Iterable[Unit],
     *,
     cap: int,
     policy: RunPolicy,
@@ -127,18 +126,21 @@ async def run_window(
 ) -> WindowResult:
     """Run `units` with at most `cap` in flight; see the module docstring.
 
+    `units` is consumed as the window moves (a phase's units are made on demand).
+
     An exception raised by the sink (e.g. the disk is full) cancels every
     running unit and propagates.
     """
     rng = rng or random.Random()
-    pending = deque(units)
+    pending = iter(units)
+    next_unit: Unit | None = next(pending, None)
     running: set[asyncio.Task[Success | Failure]] = set()
     completed = failed = consecutive = 0
     aborted = False
     try:
-        while pending or running:
-            while pending and len(running) < cap:
-                unit = pending.popleft()
+        while next_unit is not None or running:
+            while next_unit is not None and len(running) < cap:
+                unit, next_unit = next_unit, next(pending, None)
                 sink.started(unit)
                 running.add(
                     asyncio.ensure_future(_attempt_unit(unit, call, policy, timeout_s, sink, rng))
@@ -166,7 +168,7 @@ async def run_window(
             if aborted:
                 break
     finally:
-        cancelled = len(pending) + len(running)
+        cancelled = (next_unit is not None) + sum(1 for _ in pending) + len(running)
         for task in running:
             task.cancel()
         if running:

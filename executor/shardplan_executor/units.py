@@ -6,17 +6,24 @@ so it must be derived the same way everywhere: here. The line id is the id of
 the source line at the shard's start, as the executor read it from the
 verified source, never a string taken from the plan: a forged key must not
 choose where a file is written (DESIGN §7).
+
+A million-line plan has about 725,000 units, so units are made as the window
+reaches them (`iter_phase_units`), from the phase's shard arrays; which ones
+are finished is a byte per unit (`Finished`), not a set of ids.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from shardplan_executor.plan_reader import PhaseShards
 from shardplan_schemas.plan import PlanPhase, Shard
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """One shard of one phase in one language (or in none)."""
 
@@ -25,20 +32,36 @@ class Unit:
     order: int
     """Position of the unit in its phase, in plan order (shard, then language)."""
     phase: PlanPhase
-    shard: Shard
     shard_index: int
     """Position of the shard in its phase."""
+    start: int
+    end: int
+    sha256: str
+    """The shard's fingerprint."""
     line_id: str
     """Id of the source line at the shard's start, from the verified source."""
     language: str | None
 
     @property
+    def shard(self) -> Shard:
+        """The shard as the plan model has it (key, start, end, sha256)."""
+        return Shard.model_construct(
+            key=f"{self.phase.phase}:{self.line_id}",
+            start=self.start,
+            end=self.end,
+            sha256=self.sha256,
+        )
+
+    @property
     def output_path(self) -> str:
         """Where the unit's records go, relative to the run directory, `/`-separated."""
-        folder = (
-            self.phase.phase if self.language is None else f"{self.phase.phase}.{self.language}"
-        )
-        return f"outputs/{folder}/{self.line_id}.jsonl"
+        return output_path(self.phase.phase, self.language, self.line_id)
+
+
+def output_path(phase: str, language: str | None, line_id: str) -> str:
+    """`outputs/<phase>[.<lang>]/<line id>.jsonl`."""
+    folder = phase if language is None else f"{phase}.{language}"
+    return f"outputs/{folder}/{line_id}.jsonl"
 
 
 def unit_id(phase: str, language: str | None, line_id: str) -> str:
@@ -48,31 +71,128 @@ def unit_id(phase: str, language: str | None, line_id: str) -> str:
     return f"{phase}.{language}:{line_id}"
 
 
+def languages_of(phase: PlanPhase) -> list[str | None]:
+    """`[None]` for a phase without languages, else its target languages."""
+    return [None] if phase.target_languages is None else list(phase.target_languages)
+
+
+def unit_count(phase: PlanPhase, shards: PhaseShards) -> int:
+    """How many units the phase has (none when disabled)."""
+    return len(shards) * len(languages_of(phase)) if phase.enabled else 0
+
+
+def make_unit(
+    phase_index: int,
+    phase: PlanPhase,
+    shards: PhaseShards,
+    start_ids: dict[int, str],
+    shard_index: int,
+    language_index: int,
+) -> Unit:
+    """The unit of shard `shard_index` in the phase's `language_index`-th language."""
+    languages = languages_of(phase)
+    language = languages[language_index]
+    start = shards.starts[shard_index]
+    line_id = start_ids[start]
+    return Unit(
+        unit_id=unit_id(phase.phase, language, line_id),
+        phase_index=phase_index,
+        order=shard_index * len(languages) + language_index,
+        phase=phase,
+        shard_index=shard_index,
+        start=start,
+        end=shards.ends[shard_index],
+        sha256=shards.fingerprint(shard_index),
+        line_id=line_id,
+        language=language,
+    )
+
+
+def iter_phase_units(
+    phase_index: int,
+    phase: PlanPhase,
+    shards: PhaseShards,
+    start_ids: dict[int, str],
+    skip: bytearray | None = None,
+) -> Iterator[Unit]:
+    """The phase's units in plan order (shards in order, each in every language).
+
+    Units whose byte in `skip` (indexed by `order`) is set are left out.
+    """
+    if not phase.enabled:
+        return
+    width = len(languages_of(phase))
+    for shard_index in range(len(shards)):
+        for language_index in range(width):
+            if skip is not None and skip[shard_index * width + language_index]:
+                continue
+            yield make_unit(phase_index, phase, shards, start_ids, shard_index, language_index)
+
+
+def phase_shards(phase: PlanPhase) -> PhaseShards:
+    """A phase model's shards as arrays."""
+    return PhaseShards(
+        array("q", (shard.start for shard in phase.shards)),
+        array("q", (shard.end for shard in phase.shards)),
+        "".join(shard.sha256 for shard in phase.shards).encode("ascii"),
+    )
+
+
 def phase_units(phase_index: int, phase: PlanPhase, line_ids: Sequence[str]) -> list[Unit]:
-    """The phase's units in plan order: shards in order, each in every target language.
+    """All of a phase model's units in plan order (for small plans and tests).
 
     `line_ids` are the verified source's ids; each shard's unit ids and file
     names are made from the id at its start.
     """
-    if not phase.enabled:
-        return []
-    languages: Sequence[str | None] = (
-        [None] if phase.target_languages is None else phase.target_languages
-    )
-    units: list[Unit] = []
-    for shard_index, shard in enumerate(phase.shards):
-        line_id = line_ids[shard.start]
-        for language in languages:
-            units.append(
-                Unit(
-                    unit_id=unit_id(phase.phase, language, line_id),
-                    phase_index=phase_index,
-                    order=len(units),
-                    phase=phase,
-                    shard=shard,
-                    shard_index=shard_index,
-                    line_id=line_id,
-                    language=language,
-                )
-            )
-    return units
+    shards = phase_shards(phase)
+    start_ids = {start: line_ids[start] for start in shards.starts}
+    return list(iter_phase_units(phase_index, phase, shards, start_ids))
+
+
+class Finished:
+    """Which units are finished: one byte per unit, per phase, indexed by `Unit.order`."""
+
+    def __init__(
+        self, phases: Sequence[PlanPhase], shards: Sequence[PhaseShards], start_ids: dict[int, str]
+    ) -> None:
+        self._phases = list(phases)
+        self._shards = list(shards)
+        self.flags = [bytearray(unit_count(p, s)) for p, s in zip(phases, shards, strict=True)]
+        self._position_of = {line_id: start for start, line_id in start_ids.items()}
+        self._phase_index: dict[str, int] = {p.phase: i for i, p in enumerate(phases)}
+        self._language_index = [
+            {language: i for i, language in enumerate(languages_of(phase))} for phase in phases
+        ]
+        self._widths = [len(languages_of(phase)) for phase in phases]
+        self.count = 0
+
+    def locate(self, unit_id_text: str) -> tuple[int, int, int] | None:
+        """`(phase index, shard index, order)` of the unit with this id, or None."""
+        head, _, line_id = unit_id_text.partition(":")
+        phase_name, _, language = head.partition(".")
+        phase_index = self._phase_index.get(phase_name)
+        position = self._position_of.get(line_id)
+        if phase_index is None or position is None:
+            return None
+        if not self._phases[phase_index].enabled:
+            return None
+        language_index = self._language_index[phase_index].get(language or None)
+        if language_index is None or (language == "" and "." in head):
+            return None
+        starts = self._shards[phase_index].starts
+        shard_index = bisect_left(starts, position)
+        if shard_index >= len(starts) or starts[shard_index] != position:
+            return None
+        return phase_index, shard_index, shard_index * self._widths[phase_index] + language_index
+
+    def add(self, phase_index: int, order: int) -> None:
+        if not self.flags[phase_index][order]:
+            self.flags[phase_index][order] = 1
+            self.count += 1
+
+    def __contains__(self, unit: object) -> bool:
+        return isinstance(unit, Unit) and bool(self.flags[unit.phase_index][unit.order])
+
+    def remaining(self, phase_index: int) -> int:
+        flags = self.flags[phase_index]
+        return len(flags) - flags.count(1)

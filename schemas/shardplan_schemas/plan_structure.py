@@ -40,61 +40,111 @@ def structure_problem(plan: ShardPlan) -> str | None:
 
 
 def _phase_problem(phase: PlanPhase, line_count: int) -> str | None:
-    name = phase.phase
-    languages = phase.target_languages
-    if (name in PER_LANGUAGE_PHASES) != (languages is not None):
-        return f"phase {name} {'needs' if languages is None else 'cannot have'} target_languages"
-    if languages is not None and (not languages or len(set(languages)) != len(languages)):
-        return f"phase {name}'s target_languages are empty or repeated"
-    if phase.shard_count != len(phase.shards):
-        return f"phase {name} declares {phase.shard_count} shards but lists {len(phase.shards)}"
-    if not phase.enabled or line_count == 0:
-        if phase.shards:
-            why = "disabled" if not phase.enabled else "over no lines"
-            return f"phase {name} is {why} but lists shard {phase.shards[0].key}"
-        return None
-    if not phase.shards:
-        return f"phase {name} has no shards for {line_count} lines"
-    execution = phase.execution
-    size_field = _SIZE_FIELDS.get(execution.strategy)
-    sizes = {
-        "chunk_size": execution.chunk_size,
-        "scene_batch_size": execution.scene_batch_size,
-        "route_batch_size": execution.route_batch_size,
-    }
-    for field, value in sizes.items():
-        if (value is None) == (field == size_field):
+    checker = PhaseChecker(phase, line_count, len(phase.shards))
+    problem = checker.header_problem()
+    if problem is not None:
+        return problem
+    for shard in phase.shards:
+        problem = checker.shard_problem(shard.key, shard.start, shard.end)
+        if problem is not None:
+            return problem
+    return checker.end_problem()
+
+
+class PhaseChecker:
+    """The structure of one phase, checked one shard at a time (a reader may stream shards).
+
+    Call `header_problem` first, then `shard_problem` for each listed shard in
+    order, then `end_problem`; the first problem found is the answer.
+    `listed` is the number of shards the phase lists.
+    """
+
+    def __init__(self, phase: PlanPhase, line_count: int, listed: int) -> None:
+        self.phase = phase
+        self.line_count = line_count
+        self.listed = listed
+        self.expected = 0
+        self.index = 0
+        self.prefix = phase.phase + ":"
+        self.size: int | None = None
+        execution = phase.execution
+        if execution.strategy == "chunk":
+            self.size = execution.chunk_size
+        self.content = execution.boundaries == "content"
+
+    def header_problem(self) -> str | None:
+        """Languages, counts, sizes: what the phase's header must agree with."""
+        phase = self.phase
+        name = phase.phase
+        languages = phase.target_languages
+        if (name in PER_LANGUAGE_PHASES) != (languages is not None):
             return (
-                f"phase {name}'s execution has {field} {value} with strategy {execution.strategy}"
+                f"phase {name} {'needs' if languages is None else 'cannot have'} target_languages"
             )
-    size = sizes[size_field] if size_field is not None else None
-    if execution.strategy == "full" and (execution.boundaries != "fixed" or len(phase.shards) != 1):
-        return (
-            f"phase {name} uses the full strategy but does not have one shard with fixed boundaries"
-        )
-    expected = 0
-    prefix = name + ":"
-    last = len(phase.shards) - 1
-    for index, shard in enumerate(phase.shards):
-        if not shard.key.startswith(prefix):
-            return f"shard {shard.key} is listed under phase {name}"
-        if shard.start != expected or shard.end <= shard.start or shard.end > line_count:
-            return (
-                f"shard {shard.key} covers [{shard.start}, {shard.end}), but phase {name}'s "
-                f"shards must partition the {line_count} lines in order (next start {expected})"
-            )
-        lines = shard.end - shard.start
-        if execution.strategy == "chunk" and size is not None:
-            limit = size * MAX_CONTENT_FACTOR if execution.boundaries == "content" else size
-            short_allowed = execution.boundaries == "content" or index == last
-            if lines > limit or (not short_allowed and lines != size):
+        if languages is not None and (not languages or len(set(languages)) != len(languages)):
+            return f"phase {name}'s target_languages are empty or repeated"
+        if phase.shard_count != self.listed:
+            return f"phase {name} declares {phase.shard_count} shards but lists {self.listed}"
+        if not phase.enabled or self.line_count == 0:
+            return None
+        if not self.listed:
+            return f"phase {name} has no shards for {self.line_count} lines"
+        execution = phase.execution
+        size_field = _SIZE_FIELDS.get(execution.strategy)
+        sizes = {
+            "chunk_size": execution.chunk_size,
+            "scene_batch_size": execution.scene_batch_size,
+            "route_batch_size": execution.route_batch_size,
+        }
+        for field, value in sizes.items():
+            if (value is None) == (field == size_field):
                 return (
-                    f"shard {shard.key} has {lines} lines, which chunk_size {size} does not allow"
+                    f"phase {name}'s execution has {field} {value} with strategy "
+                    f"{execution.strategy}"
                 )
-        expected = shard.end
-    if expected != line_count:
-        return f"the shards of phase {name} cover {expected} of the {line_count} lines"
-    return None
+        if execution.strategy == "full" and (execution.boundaries != "fixed" or self.listed != 1):
+            return (
+                f"phase {name} uses the full strategy but does not have one shard with fixed "
+                "boundaries"
+            )
+        return None
+
+    def shard_problem(self, key: str, start: int, end: int) -> str | None:
+        """The next listed shard, in order."""
+        name = self.phase.phase
+        if not self.phase.enabled or self.line_count == 0:
+            why = "disabled" if not self.phase.enabled else "over no lines"
+            return f"phase {name} is {why} but lists shard {key}"
+        index = self.index
+        self.index += 1
+        if not key.startswith(self.prefix):
+            return f"shard {key} is listed under phase {name}"
+        if start != self.expected or end <= start or end > self.line_count:
+            return (
+                f"shard {key} covers [{start}, {end}), but phase {name}'s "
+                f"shards must partition the {self.line_count} lines in order "
+                f"(next start {self.expected})"
+            )
+        size = self.size
+        if size is not None:
+            lines = end - start
+            limit = size * MAX_CONTENT_FACTOR if self.content else size
+            short_allowed = self.content or index == self.listed - 1
+            if lines > limit or (not short_allowed and lines != size):
+                return f"shard {key} has {lines} lines, which chunk_size {size} does not allow"
+        self.expected = end
+        return None
+
+    def end_problem(self) -> str | None:
+        """After the last shard: the shards must cover every line."""
+        if not self.phase.enabled or self.line_count == 0 or not self.listed:
+            return None
+        if self.expected != self.line_count:
+            return (
+                f"the shards of phase {self.phase.phase} cover {self.expected} of the "
+                f"{self.line_count} lines"
+            )
+        return None
 
 
 def key_problem(plan: ShardPlan, line_ids: Sequence[str]) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from shardplan_schemas.primitives import LanguageCode, PhaseName
@@ -25,9 +27,15 @@ class ShardTask(BaseModel):
         description="`<phase>.<lang>:<first_line_id>` or `<phase>:<first_line_id>`."
     )
     shard_key: str = Field(description="`<phase>:<first_line_id>`.")
-    lines: list[SourceLine] = Field(description="The shard's source lines, in order.")
-    inputs: dict[str, list[Record]] = Field(
-        description="Per earlier enabled phase: the records of its units in this unit's language "
-        "(or without one) whose shards overlap this shard's lines, in plan order."
+    lines: Sequence[SourceLine] = Field(
+        description="The shard's source lines, in order (a read-only sequence: the executor "
+        "reads them from the source as the handler iterates)."
+    )
+    inputs: Mapping[str, Sequence[Record]] = Field(
+        description="Per earlier enabled phase, in plan order: the records of its units in this "
+        "unit's language (or without one) that concern this unit: whose `line_id` is one of its "
+        "lines; without a `line_id`, whose `scene_id` or `route_id` is one of its scenes or "
+        "routes; and every record naming none of these. Read-only sequences, read from the "
+        "outputs as the handler iterates."
     )
     plan_id: str = Field(description="Id of the plan being run.")

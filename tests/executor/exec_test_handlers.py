@@ -40,6 +40,32 @@ def _echo(task: ShardTask) -> list[Record]:
     ]
 
 
+def _name(record: Record) -> str:
+    for field in ("line_id", "scene_id", "route_id"):
+        value = record.get(field)
+        if isinstance(value, str):
+            return value
+    return "everyone"
+
+
+def scoped_handler(task: ShardTask) -> list[Record]:
+    """context: a record per line, and in the first unit records scoped by scene, route, none,
+    an unknown line and another shard's line; later phases: the names of what they received."""
+    if task.phase == "context":
+        records: list[Record] = [{"line_id": line.line_id} for line in task.lines]
+        if task.lines[0].line_id == "line_1":
+            records += [
+                {"scene_id": "scene_2"},
+                {"route_id": "route_2"},
+                {"note": "for every unit"},
+                {"line_id": "line_999"},
+                {"line_id": "line_12"},
+            ]
+        return records
+    received: list[JsonValue] = [_name(record) for record in task.inputs["context"]]
+    return [{"line_id": line.line_id, "received": received} for line in task.lines]
+
+
 def logging_handler(task: ShardTask) -> list[Record]:
     """Append the unit id to the side log, sleep a little (seeded by the unit), echo the lines."""
     with Path(os.environ[SIDE_LOG]).open("a", encoding="utf-8") as log:

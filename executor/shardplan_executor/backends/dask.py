@@ -19,6 +19,7 @@ import uuid
 
 from distributed import Client, LocalCluster
 
+from shardplan_executor.backends.payload import task_payload
 from shardplan_executor.backends.worker import run_unit
 from shardplan_schemas.task import ShardTask
 
@@ -73,7 +74,7 @@ class DaskBackend:
         future = self._client.submit(
             run_unit,
             self._reference,
-            task.model_dump_json(),
+            task_payload(task),
             key=f"shardplan-{task.unit_id}-{uuid.uuid4().hex}",
             pure=False,
         )

@@ -19,6 +19,6 @@ def _handler(reference: str) -> Handler:
     return load_handler(reference)
 
 
-def run_unit(reference: str, task_json: str) -> bytes:
+def run_unit(reference: str, task_json: str | bytes) -> bytes:
     """Run the handler `reference` on the task given as JSON; its records as JSON Lines."""
     return call_blocking(_handler(reference), ShardTask.model_validate_json(task_json))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -59,7 +60,7 @@ def _translated(line: SourceLine, language: str, text: str, phase: str) -> Trans
     )
 
 
-def _texts_by_line(records: list[Record]) -> dict[str, str]:
+def _texts_by_line(records: Sequence[Record]) -> dict[str, str]:
     texts: dict[str, str] = {}
     for record in records:
         line_id, text = record.get("line_id"), record.get("text")

@@ -1,0 +1,378 @@
+"""A unit's inputs (DESIGN §7, §8): earlier phases' records that concern it, found by index.
+
+**Which records.** For each earlier enabled phase, in plan order, the
+records of its units in this unit's language (or without a language) that
+concern this unit: those whose `line_id` is one of its lines; of those
+without a `line_id`, those whose `scene_id` or `route_id` is one of its
+scenes or routes; and every record that names none of the three. A record
+whose `line_id` is no line of the script concerns no unit. (rentl filters an
+earlier phase's output to the shard the same way.) So a one-line edit
+changes the inputs of the units that hold that line only, even downstream of
+a `full` phase.
+
+**How they are found.** Scanning every upstream record for every unit made
+a run quadratic in the script (issue 14). Instead each upstream unit's
+output is indexed once, when it is written (or, for a resumed run, when a
+later phase first needs it):
+
+- *dense* (nearly always): its records are one per line of its own shard,
+  in line order. Nothing is stored per record: the records concerning lines
+  `[s, e)` of it are records `[s - start, e - start)`.
+- otherwise each record is filed by the line it names (a sorted array of
+  `(position, record)` pairs), by scene, by route, or as concerning every
+  unit.
+
+A unit's inputs then cost a bisection into the upstream shards it overlaps
+plus the pieces it receives: time proportional to what it receives, never
+to the size of the script or of the upstream phase (`work` counts the steps,
+and a test holds it flat as the script grows).
+
+**Where they live.** Records are not held in memory: they are in the
+output files already. An input is a list of `(upstream shard, first record,
+end record)` pieces, read from the files when the handler reads it
+(`RecordSequence`); outputs with many records keep an array of record
+offsets so a piece is one `pread`. docs/executor.md says why files plus
+offsets beat SQLite here.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, repeat
+from pathlib import Path
+from typing import overload
+
+import orjson
+
+from shardplan_executor.plan_reader import PhaseShards
+from shardplan_executor.source_index import LineTable, Source, find_position, position_lookup
+from shardplan_executor.units import Unit, languages_of, output_path
+from shardplan_schemas.plan import PlanPhase
+from shardplan_schemas.task import Record
+
+OFFSETS_MIN_RECORDS = 64
+"""Outputs with more records than this keep record offsets (8 bytes a record)."""
+_SHIFT = 32
+
+
+def decode_lines(data: bytes) -> list[Record]:
+    """Records from JSON Lines bytes (each line one object, as `encode_records` writes)."""
+    if not data:
+        return []
+    value = orjson.loads(b"[" + data[:-1].replace(b"\n", b",") + b"]")
+    assert isinstance(value, list)
+    return value
+
+
+@dataclass
+class _Upstream:
+    """One finished phase in one language (or none): where its records are, by concern."""
+
+    phase: PlanPhase
+    language: str | None
+    shards: PhaseShards
+    start_ids: dict[int, str]
+    counts: array[int] = field(default_factory=lambda: array("q"))
+    dense: bytearray = field(default_factory=bytearray)
+    offsets: dict[int, array[int]] = field(default_factory=dict)
+    line_entries: list[tuple[int, int]] = field(default_factory=list)
+    """`(line position, seq)` of records not in a dense output; sorted on first query."""
+    line_positions: array[int] = field(default_factory=lambda: array("q"))
+    line_seqs: array[int] = field(default_factory=lambda: array("q"))
+    by_scene: dict[int, list[int]] = field(default_factory=dict)
+    by_route: dict[int, list[int]] = field(default_factory=dict)
+    everyone: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.counts = array("q", bytes(8 * len(self.shards)))
+        self.dense = bytearray(len(self.shards))
+
+    def path(self, shard_index: int) -> str:
+        line_id = self.start_ids[self.shards.starts[shard_index]]
+        return output_path(self.phase.phase, self.language, line_id)
+
+    def sorted_lines(self) -> tuple[array[int], array[int]]:
+        """The filed `(position, seq)` pairs as two arrays sorted by position."""
+        if self.line_entries:
+            pairs = sorted(
+                [*zip(self.line_positions, self.line_seqs, strict=True), *self.line_entries]
+            )
+            self.line_positions = array("q", (position for position, _ in pairs))
+            self.line_seqs = array("q", (seq for _, seq in pairs))
+            self.line_entries = []
+        return self.line_positions, self.line_seqs
+
+
+Piece = tuple[int, int, int]
+"""`(upstream shard index, first record, end record)`."""
+
+
+class OutputFiles:
+    """Reads upstream outputs from the run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.records_read = 0
+
+    def read(self, upstream: _Upstream, shard_index: int, first: int, end: int) -> bytes:
+        """The JSON Lines of records `[first, end)` of an upstream unit's output."""
+        self.records_read += end - first
+        path = self.run_dir / upstream.path(shard_index)
+        offsets = upstream.offsets.get(shard_index)
+        if offsets is not None:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                return os.pread(fd, offsets[end] - offsets[first], offsets[first])
+            finally:
+                os.close(fd)
+        data = path.read_bytes()
+        if first == 0 and end == upstream.counts[shard_index]:
+            return data
+        lines = data.split(b"\n")
+        return b"".join(line + b"\n" for line in lines[first:end])
+
+
+class RecordSequence(Sequence[Record]):
+    """An upstream phase's records for one unit, read from the outputs when read.
+
+    A read-only sequence of JSON objects (index, slice, iterate, `len`);
+    `raw()` gives their JSON Lines bytes without decoding them.
+    """
+
+    def __init__(self, files: OutputFiles, upstream: _Upstream, pieces: list[Piece]) -> None:
+        self._files = files
+        self._upstream = upstream
+        self._pieces = pieces
+        self._ends = list(accumulate(end - first for _, first, end in pieces))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _piece_bytes(self, block: int | None = None) -> Iterator[bytes]:
+        """Each piece's JSON Lines; with `block`, big pieces in parts of that many records."""
+        offsets = self._upstream.offsets
+        for shard_index, first, end in self._pieces:
+            step = block if block is not None and shard_index in offsets else end - first
+            for part in range(first, end, max(step, 1)):
+                yield self._files.read(self._upstream, shard_index, part, min(part + step, end))
+
+    def raw(self) -> bytes:
+        """The records as JSON Lines, in order."""
+        return b"".join(self._piece_bytes())
+
+    def __iter__(self) -> Iterator[Record]:
+        for data in self._piece_bytes(_BLOCK):
+            yield from decode_lines(data)
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Record]: ...
+
+    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError("record index out of range")
+        at = bisect_right(self._ends, position)
+        shard_index, first, _ = self._pieces[at]
+        before = self._ends[at - 1] if at else 0
+        record = first + position - before
+        return decode_lines(self._files.read(self._upstream, shard_index, record, record + 1))[0]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RecordSequence({self._upstream.phase.phase}, {len(self)} records)"
+
+
+_BLOCK = 4096
+"""Records decoded at a time to index an output or to hand a big piece to a handler."""
+
+
+def _block_is_dense(lines: list[bytes], table: LineTable, first_position: int) -> bool:
+    """Whether these records name, in order, the lines from `first_position` on."""
+    records = decode_lines(b"\n".join(lines) + b"\n")
+    hashes = array("q", map(hash, map(dict.get, records, repeat("line_id"))))
+    return hashes == table.id_hashes[first_position : first_position + len(lines)]
+
+
+class InputIndex:
+    """Finished phases' records, indexed to gather the inputs of later phases' units."""
+
+    def __init__(self, run_dir: Path, source: Source, start_ids: dict[int, str]) -> None:
+        self.files = OutputFiles(run_dir)
+        self._source = source
+        self._start_ids = start_ids
+        self._phases: list[tuple[int, str, dict[str | None, _Upstream]]] = []
+        self._open: dict[tuple[int, str | None], _Upstream] = {}
+        self._table: LineTable | None = None
+        self._lookup: tuple[array[int], array[int]] | None = None
+        self.work = 0
+        """Steps spent gathering inputs (upstream shards visited, pieces made): a test's probe."""
+
+    # --- building --------------------------------------------------------------------------
+
+    def table(self) -> LineTable:
+        if self._table is None:
+            self._table = self._source.line_table()
+        return self._table
+
+    def open_phase(self, phase_index: int, phase: PlanPhase, shards: PhaseShards) -> None:
+        """Start indexing an enabled phase's outputs (call `add_output` for each unit)."""
+        by_language: dict[str | None, _Upstream] = {}
+        for language in languages_of(phase):
+            upstream = _Upstream(phase, language, shards, self._start_ids)
+            by_language[language] = upstream
+            self._open[(phase_index, language)] = upstream
+        self._phases.append((phase_index, phase.phase, by_language))
+
+    def add_output(self, unit: Unit, data: bytes) -> None:
+        """Index one finished unit's output (its JSON Lines bytes).
+
+        Read a block of records at a time: a `full` ingest's output is a
+        million records, which as dicts all at once would take a gigabyte.
+        """
+        upstream = self._open[(unit.phase_index, unit.language)]
+        shard = unit.shard_index
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline (or the empty output's only piece)
+        count = len(lines)
+        upstream.counts[shard] = count
+        if count > OFFSETS_MIN_RECORDS:
+            upstream.offsets[shard] = array(
+                "q", accumulate(map((1).__add__, map(len, lines)), initial=0)
+            )
+        if not count:
+            upstream.dense[shard] = 1
+            return
+        start, end = unit.start, unit.end
+        table = self.table()
+        if count == end - start and all(
+            _block_is_dense(lines[first : first + _BLOCK], table, start + first)
+            for first in range(0, count, _BLOCK)
+        ):
+            upstream.dense[shard] = 1
+            return
+        del lines
+        self._file_records(upstream, shard, start, end, decode_lines(data), table)
+
+    def _file_records(
+        self,
+        upstream: _Upstream,
+        shard: int,
+        start: int,
+        end: int,
+        records: list[Record],
+        table: LineTable,
+    ) -> None:
+        """File each record of a non-dense output by what it concerns."""
+        own: dict[int, int] | None = None
+        base = shard << _SHIFT
+        for number, record in enumerate(records):
+            seq = base + number
+            line_id = record.get("line_id")
+            if isinstance(line_id, str):
+                wanted = hash(line_id)
+                if own is None:
+                    own = {table.id_hashes[p]: p for p in range(start, end)}
+                position = own.get(wanted)  # a 64-bit hash: a collision is not a concern here
+                if position is None:
+                    if self._lookup is None:
+                        self._lookup = position_lookup(table)
+                    position = find_position(self._lookup, line_id, self._source)
+                if position is not None:
+                    upstream.line_entries.append((position, seq))
+                continue  # a line_id no line has: concerns no unit
+            scene, route = record.get("scene_id"), record.get("route_id")
+            if isinstance(scene, str) or isinstance(route, str):
+                if isinstance(scene, str) and scene in table.scene_numbers:
+                    upstream.by_scene.setdefault(table.scene_numbers[scene], []).append(seq)
+                if isinstance(route, str) and route in table.route_numbers:
+                    upstream.by_route.setdefault(table.route_numbers[route], []).append(seq)
+                continue
+            upstream.everyone.append(seq)
+
+    # --- gathering ---------------------------------------------------------------------------
+
+    def inputs_for(self, unit: Unit) -> dict[str, RecordSequence]:
+        """The `inputs` of `unit`'s task: each registered (earlier) phase's records for it."""
+        return narrowed_inputs(self, unit)
+
+    def pieces_for(self, upstream: _Upstream, start: int, end: int) -> list[Piece]:
+        """Which records of `upstream` concern lines `[start, end)`, in plan order."""
+        pieces: list[Piece] = []
+        starts, ends = upstream.shards.starts, upstream.shards.ends
+        index = max(bisect_right(starts, start) - 1, 0)
+        dense, counts = upstream.dense, upstream.counts
+        while index < len(starts) and starts[index] < end:
+            self.work += 1
+            if dense[index] and counts[index]:
+                first = max(start, starts[index]) - starts[index]
+                last = min(end, ends[index]) - starts[index]
+                pieces.append((index, first, last))
+            index += 1
+        extra: list[int] = []
+        if upstream.line_entries or upstream.line_positions:
+            positions, seqs = upstream.sorted_lines()
+            low, high = bisect_left(positions, start), bisect_left(positions, end)
+            extra.extend(seqs[low:high])
+        if upstream.by_scene or upstream.by_route:
+            table = self.table()
+            if upstream.by_scene:
+                for scene in set(table.scenes[start:end]):
+                    extra.extend(upstream.by_scene.get(scene, ()))
+            if upstream.by_route:
+                for route in set(table.routes[start:end]):
+                    extra.extend(upstream.by_route.get(route, ()))
+        extra.extend(upstream.everyone)
+        if not extra:
+            return pieces
+        self.work += len(extra)
+        mask = (1 << _SHIFT) - 1
+        merged = sorted(
+            {(shard, first, last) for shard, first, last in pieces}
+            | {(seq >> _SHIFT, seq & mask, (seq & mask) + 1) for seq in set(extra)}
+        )
+        result: list[Piece] = []
+        for piece in merged:
+            if result and result[-1][0] == piece[0] and result[-1][2] >= piece[1]:
+                previous = result[-1]
+                result[-1] = (previous[0], previous[1], max(previous[2], piece[2]))
+            else:
+                result.append(piece)
+        return result
+
+
+def narrowed_inputs(index: InputIndex, unit: Unit) -> dict[str, RecordSequence]:
+    """A unit's narrowed inputs (DESIGN §8), per earlier enabled phase in plan order.
+
+    Each value is a lazy `RecordSequence`; `.raw()` gives its JSON Lines bytes
+    (what a digest of the inputs should hash).
+    """
+    inputs: dict[str, RecordSequence] = {}
+    for phase_index, name, by_language in index._phases:
+        if phase_index >= unit.phase_index:
+            continue
+        upstream = by_language.get(None) or by_language.get(unit.language)
+        if upstream is None:
+            inputs[name] = RecordSequence(index.files, next(iter(by_language.values())), [])
+            continue
+        inputs[name] = RecordSequence(
+            index.files, upstream, index.pieces_for(upstream, unit.start, unit.end)
+        )
+    return inputs
+
+
+InputsOf = Callable[[Unit], Mapping[str, RecordSequence]]
