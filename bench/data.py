@@ -296,38 +296,3 @@ def write_executor_spec(directory: Path, source_name: str, cap: int) -> Path:
     path = directory / "executor.shardplan.yaml"
     path.write_text(EXECUTOR_SPEC.format(source=source_name, cap=cap), encoding="utf-8")
     return path
-
-
-DEFAULTS_SPEC = """\
-# The executor-at-scale benchmark: every phase on rentl's defaults (no execution
-# tables), two target languages: ingest and export full, context per scene, the
-# LLM phases in chunks of 10.
-version: 1
-project: bench-defaults
-source:
-  path: {source}
-  format: jsonl
-languages:
-  source_language: ja
-  target_languages: [en, fr]
-phases:
-  - phase: ingest
-  - phase: context
-    agents: [scene_summarizer]
-  - phase: pretranslation
-    agents: [idiom_labeler]
-  - phase: translate
-    agents: [direct_translator]
-  - phase: qa
-    agents: [style_guide_critic]
-  - phase: edit
-    agents: [basic_editor]
-  - phase: export
-"""
-
-
-def write_defaults_spec(directory: Path, source_name: str) -> Path:
-    """The spec of the executor-at-scale benchmark (7 phases on defaults, 2 languages)."""
-    path = directory / "defaults.shardplan.yaml"
-    path.write_text(DEFAULTS_SPEC.format(source=source_name), encoding="utf-8")
-    return path
