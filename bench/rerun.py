@@ -178,7 +178,7 @@ def _run(ctx: BenchContext, plan: Path, out: Path, *extra: str) -> tuple[float, 
                 str(out),
                 "--quiet",
                 *extra,
-            ),  # fmt: skip
+            ),
             plan.parent,
             ctx.env(),
         )
