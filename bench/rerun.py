@@ -58,8 +58,8 @@ phases:
   - phase: export
 """
 HANDLER = "bench.noop_handler:one_record"
-EDITS = {"full": 5, "quick": 3, "tiny": 2}
-LINES = {"full": 200_000, "quick": 20_000, "tiny": 400}
+EDITS = {"full": 5, "quick": 3, "tiny": 1}
+LINES = {"full": 200_000, "quick": 20_000, "tiny": 200}
 
 
 @dataclass(frozen=True)
