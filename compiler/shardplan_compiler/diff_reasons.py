@@ -20,6 +20,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import filterfalse
 from typing import Literal
 
 from pydantic import JsonValue
@@ -103,10 +104,28 @@ class ScriptChange:
     def new_position(self) -> dict[str, int]:
         return dict(zip(self.new.line_ids, range(len(self.new)), strict=True))
 
-    def text_changed(self, old_index: int, new_index: int) -> bool:
-        """Whether the line's bytes as written differ between the two sources."""
-        a, b = old_index * DIGEST_SIZE, new_index * DIGEST_SIZE
-        return self.old.digests[a : a + DIGEST_SIZE] != self.new.digests[b : b + DIGEST_SIZE]
+    @cached_property
+    def edited(self) -> frozenset[str]:
+        """Ids in both scripts whose line's bytes as written differ.
+
+        Computed once, as a difference of (id, digest) sets built with C-level
+        maps: a dirty `full` shard holds every line, and a Python step per
+        line and phase made `diff` with reasons 2.6x a plain one on 200,000 lines.
+        """
+        changed = _pairs(self.new) - _pairs(self.old)
+        old = self.old_position
+        return frozenset(line for line, _ in changed if line in old)
+
+
+def _pairs(table: SourceTable) -> set[tuple[str, bytes]]:
+    """Every line of `table` as (id, digest)."""
+    size = len(table) * DIGEST_SIZE
+    digests = bytes(table.digests[:size])
+    chunks = map(
+        digests.__getitem__,
+        map(slice, range(0, size, DIGEST_SIZE), range(DIGEST_SIZE, size + 1, DIGEST_SIZE)),
+    )
+    return set(zip(table.line_ids, chunks, strict=True))
 
 
 def _config_reason(fields: tuple[str, ...]) -> tuple[Reason, ...]:
@@ -195,12 +214,13 @@ def _with_lines(
     for j in dirty_new:
         shard = new_shards[j]
         ids = new_ids[shard.start : shard.end]
-        positions = list(map(old_position.get, ids))
-        owners = Counter(old_shard_of[p] for p in positions if p is not None)
-        owners.pop(-1, None)
+        # C-level maps and filters throughout: a dirty `full` shard holds every line.
+        positions = list(map(old_position.__getitem__, filter(old_position.__contains__, ids)))
+        inserted = tuple(filterfalse(old_position.__contains__, ids))
+        owners = Counter(map(old_shard_of.__getitem__, positions))
+        elsewhere = owners.pop(-1, 0)
         if not owners:
             # No line of it was in a dirty old shard: new lines, or a phase that was not there.
-            inserted = tuple(line for line, p in zip(ids, positions, strict=True) if p is None)
             moved = len(inserted) != len(ids)
             changes.append(
                 ShardChange(
@@ -216,16 +236,14 @@ def _with_lines(
         best = min(owners, key=lambda i: (-owners[i], i))
         paired.add(best)
         mate = old_shards[best]
-        inserted = tuple(line for line, p in zip(ids, positions, strict=True) if p is None)
-        edited = tuple(
-            line
-            for offset, (line, p) in enumerate(zip(ids, positions, strict=True))
-            if p is not None and script.text_changed(p, shard.start + offset)
-        )
+        edited = tuple(filter(script.edited.__contains__, ids))
         mate_ids = old_ids[mate.start : mate.end]
-        deleted = tuple(line for line in mate_ids if line not in new_position)
-        moved = any(p is not None and old_shard_of[p] != best for p in positions) or any(
-            not shard.start <= new_position.get(line, shard.start) < shard.end for line in mate_ids
+        deleted = tuple(filterfalse(new_position.__contains__, mate_ids))
+        kept = list(map(new_position.__getitem__, filter(new_position.__contains__, mate_ids)))
+        moved = (
+            len(owners) > 1
+            or elsewhere > 0
+            or (bool(kept) and (min(kept) < shard.start or max(kept) >= shard.end))
         )
         changes.append(
             ShardChange(
@@ -242,7 +260,7 @@ def _with_lines(
             continue
         shard = old_shards[i]
         ids = old_ids[shard.start : shard.end]
-        deleted = tuple(line for line in ids if line not in new_position)
+        deleted = tuple(filterfalse(new_position.__contains__, ids))
         moved = len(deleted) != len(ids)
         changes.append(
             ShardChange(
