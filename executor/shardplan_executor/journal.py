@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shardplan_executor.fingerprint import UnitFingerprint
 from shardplan_executor.outputs import atomic_write, fsync_directory, write_all
 
 JOURNAL_NAME = "journal.jsonl"
@@ -40,6 +41,9 @@ class JournalRecord(BaseModel):
     """The output file, relative to the run directory; None when there were no records."""
     output_sha256: str
     records: int
+    fingerprint: UnitFingerprint | None = None
+    """What the output depended on beyond the shard (see `fingerprint`); None in journals
+    written before reuse existed, whose units cannot be reused."""
 
 
 class RunManifest(BaseModel):

@@ -22,7 +22,9 @@ from typing import Literal
 from shardplan_executor.backends import Backend
 from shardplan_executor.commit import GroupCommit
 from shardplan_executor.events import EventLog, utc_timestamp
+from shardplan_executor.fingerprint import UnitFingerprint, handler_identity, inputs_digest
 from shardplan_executor.handlers.discovery import HandlerNotFoundError, load_handler
+from shardplan_executor.handlers.protocol import Handler
 from shardplan_executor.inputs import InputIndex
 from shardplan_executor.journal import (
     Journal,
@@ -33,6 +35,8 @@ from shardplan_executor.journal import (
 from shardplan_executor.outputs import atomic_write, sha256_bytes
 from shardplan_executor.progress import Progress
 from shardplan_executor.records import decode_records
+from shardplan_executor.reuse import Reused, ReuseSources
+from shardplan_executor.reuse_source import ReuseSourceError
 from shardplan_executor.scheduler import (
     Failure,
     Success,
@@ -52,6 +56,7 @@ from shardplan_schemas.events import (
     UnitCompleted,
     UnitFailed,
     UnitRetried,
+    UnitReused,
 )
 from shardplan_schemas.plan import PlanPhase
 from shardplan_schemas.task import Record, ShardTask
@@ -59,6 +64,8 @@ from shardplan_schemas.task import Record, ShardTask
 OK, FAILED, USAGE = 0, 1, 2
 INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 EMPTY_SHA256 = sha256_bytes(b"")
+ADOPT_BATCH = 512
+"""Reused units journaled (and fsynced) together."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,10 @@ class RunOptions:
     fsync: bool = True
     dask_processes: bool = True
     dask_workers: int | None = None
+    reuse: tuple[Path, ...] = ()
+    """Earlier run directories to take unchanged units' outputs from (`--reuse`)."""
+    dry_run: bool = False
+    """Say what would run and what would be reused; run nothing, write nothing."""
 
 
 class RunError(Exception):
@@ -94,7 +105,7 @@ def default_run_dir(plan_path: Path) -> Path:
 
 def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
     """Run the plan as `options` say; the process exit code. Never raises for bad input."""
-    progress = progress or Progress(sys.stderr, quiet=options.quiet)
+    progress = progress or Progress(sys.stderr, quiet=options.quiet, report_stream=sys.stdout)
     try:
         verified = load_verified_plan(options.plan_path, options.source)
     except PlanRefusedError as refusal:
@@ -106,6 +117,45 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
         progress.error(f"error: {error}")
         return USAGE
     run_dir = options.out_dir or default_run_dir(options.plan_path)
+    identity = handler_identity(options.handler, handler)
+    if any(_same_directory(path, run_dir) for path in options.reuse):
+        progress.error(
+            f"error: --reuse {run_dir} is the run directory itself; to resume it, run the same "
+            "command without --reuse"
+        )
+        return USAGE
+    try:
+        sources = ReuseSources.open(options.reuse, progress.error)
+    except ReuseSourceError as error:
+        progress.error(f"error: {error.message}")
+        return error.exit_code
+    try:
+        if options.dry_run:
+            from shardplan_executor.dry_run import dry_run
+
+            return dry_run(verified, run_dir, sources, identity, progress)
+        return _run_with_sources(options, verified, handler, identity, run_dir, sources, progress)
+    finally:
+        sources.close()
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not the run directory
+        return False
+
+
+def _run_with_sources(
+    options: RunOptions,
+    verified: VerifiedPlan,
+    handler: Handler,
+    identity: str,
+    run_dir: Path,
+    sources: ReuseSources,
+    progress: Progress,
+) -> int:
+    """The run proper, once the plan, the handler and the `--reuse` directories are ready."""
     try:
         claim_run_directory(run_dir, verified.plan.plan_id, fsync=options.fsync)
         journal = Journal(run_dir, fsync=options.fsync)
@@ -133,7 +183,9 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
         from shardplan_executor.backends.local import LocalBackend
 
         backend = LocalBackend(handler)
-    execution = _Execution(options, verified, run_dir, journal, events, backend, progress)
+    execution = _Execution(
+        options, verified, run_dir, journal, events, backend, progress, sources, identity
+    )
     try:
         return asyncio.run(execution.run())
     except RunError as error:
@@ -168,8 +220,16 @@ class _Execution:
         events: EventLog,
         backend: Backend,
         progress: Progress,
+        sources: ReuseSources,
+        identity: str,
     ) -> None:
         self.options = options
+        self.sources = sources
+        self.identity = identity
+        self.fingerprints: dict[str, UnitFingerprint] = {}
+        """Fingerprints of the units sent to the handler, journaled when they finish."""
+        self.reused_from: dict[str, str] = {}
+        """Units being journaled from a `--reuse` directory, and which one."""
         self.plan = verified.plan
         self.lines = verified.lines
         self.run_dir = run_dir
@@ -221,7 +281,7 @@ class _Execution:
         started = time.monotonic()
         caps = [p.execution.max_parallel_agents for p in self.plan.phases if p.enabled]
         status: RunStatus = "completed"
-        totals = {"completed": 0, "resumed": 0, "failed": 0, "cancelled": 0}
+        totals = {"completed": 0, "reused": 0, "resumed": 0, "failed": 0, "cancelled": 0}
         try:
             await self.backend.start(max(caps, default=1))
         except Exception as error:  # a scheduler that cannot be reached, a port in use, ...
@@ -256,8 +316,9 @@ class _Execution:
                         1 for u in self.units[index] if u.unit_id not in self.finished
                     )
                     continue
-                result, resumed = await self._run_phase(phase, self.units[index])
+                result, resumed, reused = await self._run_phase(phase, self.units[index])
                 totals["completed"] += result.completed
+                totals["reused"] += reused
                 totals["resumed"] += resumed
                 totals["failed"] += result.failed
                 totals["cancelled"] += result.cancelled
@@ -284,7 +345,8 @@ class _Execution:
             )
         )
         self.progress.info(
-            f"run {status}: {totals['completed']} unit(s) run, {totals['resumed']} already done, "
+            f"run {status}: {totals['completed']} unit(s) run, {totals['reused']} reused, "
+            f"{totals['resumed']} already done, "
             f"{totals['failed']} failed, {totals['cancelled']} not run; outputs in {self.run_dir}"
         )
         if status != "completed":
@@ -295,9 +357,12 @@ class _Execution:
             return FAILED
         return OK
 
-    async def _run_phase(self, phase: PlanPhase, units: list[Unit]) -> tuple[WindowResult, int]:
-        to_run = [unit for unit in units if unit.unit_id not in self.finished]
-        resumed = len(units) - len(to_run)
+    async def _run_phase(
+        self, phase: PlanPhase, units: list[Unit]
+    ) -> tuple[WindowResult, int, int]:
+        unfinished = [unit for unit in units if unit.unit_id not in self.finished]
+        resumed = len(units) - len(unfinished)
+        to_run, reused = self._decide_reuse(unfinished)
         cap = phase.execution.max_parallel_agents
         self.events.emit(
             PhaseStarted(
@@ -311,8 +376,9 @@ class _Execution:
                 target_languages=phase.target_languages,
             )
         )
-        self.progress.start_phase(phase.phase, len(to_run), resumed, cap)
+        self.progress.start_phase(phase.phase, len(to_run), resumed, cap, reused=len(reused))
         started = time.monotonic()
+        self._adopt(reused)
         result = await run_window(
             to_run,
             cap=cap,
@@ -334,6 +400,7 @@ class _Execution:
                 phase=phase.phase,
                 status=status,
                 completed=result.completed,
+                reused=len(reused),
                 resumed=resumed,
                 failed=result.failed,
                 cancelled=result.cancelled,
@@ -347,10 +414,39 @@ class _Execution:
             else ""
         )
         self.progress.end_phase(
-            f"{phase.phase}: {status}, {result.completed} run, {resumed} already done, "
+            f"{phase.phase}: {status}, {result.completed} run, {len(reused)} reused, "
+            f"{resumed} already done, "
             f"{result.failed} failed in {duration / 1000:.1f} s{aborted}"
         )
-        return result, resumed
+        return result, resumed, len(reused)
+
+    def _decide_reuse(self, units: list[Unit]) -> tuple[list[Unit], list[Reused]]:
+        """Fingerprint each unit from this run's upstream outputs; split off the reusable ones.
+
+        Decided here, before dispatch, so every backend gets only the units that run.
+        """
+        to_run: list[Unit] = []
+        reused: list[Reused] = []
+        for unit in units:
+            fingerprint = UnitFingerprint(
+                language=unit.language,
+                handler=self.identity,
+                inputs_sha256=inputs_digest(self.inputs.inputs_for(unit)),
+            )
+            decision = self.sources.decide(unit, self.identity, fingerprint)
+            if isinstance(decision, Reused):
+                reused.append(decision)
+                self.reused_from[unit.unit_id] = decision.source
+            else:
+                to_run.append(unit)
+            self.fingerprints[unit.unit_id] = fingerprint
+        return to_run, reused
+
+    def _adopt(self, reused: Sequence[Reused]) -> None:
+        """Write reused outputs into this run directory and journal them, like fresh ones."""
+        for start in range(0, len(reused), ADOPT_BATCH):
+            batch = reused[start : start + ADOPT_BATCH]
+            self.succeeded([Success(r.unit, r.output, attempt=1, duration_ms=0) for r in batch])
 
     def _task(self, unit: Unit) -> ShardTask:
         # Built from verified data only, so model validation would only cost time.
@@ -413,13 +509,28 @@ class _Execution:
                     output=output,
                     output_sha256=sha256_bytes(success.output),
                     records=success.output.count(b"\n"),
+                    fingerprint=self.fingerprints.pop(unit.unit_id, None),
                 )
             )
         self.commit.submit(files, batch, records)
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
+        reused = 0
         for success, record in zip(batch, records, strict=True):
             self.finished.add(success.unit.unit_id)
+            source = self.reused_from.pop(success.unit.unit_id, None)
+            if source is not None:
+                reused += 1
+                self.events.emit(
+                    UnitReused(
+                        timestamp=utc_timestamp(),
+                        event="unit_reused",
+                        unit_id=success.unit.unit_id,
+                        source=source,
+                        records=record.records,
+                    )
+                )
+                continue
             self.events.emit(
                 UnitCompleted(
                     timestamp=utc_timestamp(),
@@ -430,7 +541,7 @@ class _Execution:
                     duration_ms=success.duration_ms,
                 )
             )
-        self.progress.advance(done=len(batch))
+        self.progress.advance(done=len(batch) - reused, reused=reused)
 
     def failed(self, failure: Failure) -> None:
         self.events.emit(
