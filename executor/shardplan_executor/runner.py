@@ -345,7 +345,7 @@ class _Execution:
             )
         )
         self.progress.info(
-            f"run {status}: {totals['completed']} unit(s) run, {totals['reused']} reused, "
+            f"run {status}: {totals['completed']} unit(s) run, {self._reused(totals['reused'])}"
             f"{totals['resumed']} already done, "
             f"{totals['failed']} failed, {totals['cancelled']} not run; outputs in {self.run_dir}"
         )
@@ -414,11 +414,15 @@ class _Execution:
             else ""
         )
         self.progress.end_phase(
-            f"{phase.phase}: {status}, {result.completed} run, {len(reused)} reused, "
+            f"{phase.phase}: {status}, {result.completed} run, {self._reused(len(reused))}"
             f"{resumed} already done, "
             f"{result.failed} failed in {duration / 1000:.1f} s{aborted}"
         )
         return result, resumed, len(reused)
+
+    def _reused(self, count: int) -> str:
+        """`N reused, ` for the summaries, when --reuse was given."""
+        return f"{count} reused, " if self.sources.runs else ""
 
     def _decide_reuse(self, units: list[Unit]) -> tuple[list[Unit], list[Reused]]:
         """Fingerprint each unit from this run's upstream outputs; split off the reusable ones.
