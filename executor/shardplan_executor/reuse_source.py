@@ -99,6 +99,13 @@ def _describe(error: OSError) -> str:
     return f"cannot be read ({error.strerror or error})"
 
 
+def _is_symlink(name: str, parent: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def _read_regular(fd: int, limit: int) -> bytes | str:
     """The whole regular file behind `fd` (at most `limit` bytes), or why not."""
     info = os.fstat(fd)
@@ -246,6 +253,8 @@ class OldRun:
             try:
                 fd = self._open(parts[-1], _DIRECTORY_FLAGS, parent)
             except OSError as error:
+                if error.errno == errno.ENOTDIR and _is_symlink(parts[-1], parent):
+                    error = OSError(errno.ELOOP, "a symlink")  # O_DIRECTORY said ENOTDIR first
                 self.warnings.add(f"{key}/ {_describe(error)}: its outputs are not reused")
         self._folders[key] = fd
         return fd
