@@ -50,6 +50,11 @@ def seed_inputs(target: str) -> list[bytes]:
         configs = [EXAMPLES / "rentl" / "rentl.toml"]
         configs += sorted((EXAMPLES / "broken" / "rentl").glob("*.rentl.toml"))
         return [path.read_bytes() for path in configs]
+    if target == "run_dir":
+        from .targets import run_dir_journal
+
+        journal = run_dir_journal()
+        return [bytes([mode]) + journal for mode in range(4)] + [b"\x00" + journal[:500], b""]
     if target == "selftest_crash":
         return [b"ok", b"boom"]
     raise KeyError(target)
