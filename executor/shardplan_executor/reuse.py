@@ -98,6 +98,14 @@ class ReuseSources:
             return "handler_changed"
         return None
 
+    def may_reuse(self, unit: Unit, handler: str) -> bool:
+        """Whether some directory has a candidate for `unit` (before its inputs are digested)."""
+        for run in self.runs:
+            record = run.records.get(unit.unit_id)
+            if record is not None and self._miss(unit, record, handler) is None:
+                return True
+        return False
+
     def decide(self, unit: Unit, handler: str, fingerprint: UnitFingerprint | None) -> Decision:
         """Reuse `unit` if a directory has it with this fingerprint and an intact output.
 

@@ -432,19 +432,27 @@ class _Execution:
         to_run: list[Unit] = []
         reused: list[Reused] = []
         for unit in units:
-            fingerprint = UnitFingerprint(
-                language=unit.language,
-                handler=self.identity,
-                inputs_sha256=inputs_digest(self.inputs.inputs_for(unit)),
-            )
+            if not self.sources.may_reuse(unit, self.identity):
+                to_run.append(unit)  # fingerprinted at dispatch, from the inputs the task gets
+                continue
+            fingerprint = self._fingerprint(unit, self.inputs.inputs_for(unit))
             decision = self.sources.decide(unit, self.identity, fingerprint)
             if isinstance(decision, Reused):
                 reused.append(decision)
                 self.reused_from[unit.unit_id] = decision.source
             else:
                 to_run.append(unit)
-            self.fingerprints[unit.unit_id] = fingerprint
         return to_run, reused
+
+    def _fingerprint(self, unit: Unit, inputs: dict[str, list[Record]]) -> UnitFingerprint:
+        """The unit's fingerprint, kept until its journal record is written."""
+        fingerprint = self.fingerprints.get(unit.unit_id)
+        if fingerprint is None:
+            fingerprint = UnitFingerprint(
+                language=unit.language, handler=self.identity, inputs_sha256=inputs_digest(inputs)
+            )
+            self.fingerprints[unit.unit_id] = fingerprint
+        return fingerprint
 
     def _adopt(self, reused: Sequence[Reused]) -> None:
         """Write reused outputs into this run directory and journal them, like fresh ones."""
@@ -453,6 +461,8 @@ class _Execution:
             self.succeeded([Success(r.unit, r.output, attempt=1, duration_ms=0) for r in batch])
 
     def _task(self, unit: Unit) -> ShardTask:
+        inputs = self.inputs.inputs_for(unit)
+        self._fingerprint(unit, inputs)
         # Built from verified data only, so model validation would only cost time.
         return ShardTask.model_construct(
             phase=unit.phase.phase,
@@ -461,7 +471,7 @@ class _Execution:
             unit_id=unit.unit_id,
             shard_key=unit.shard.key,
             lines=self.lines[unit.shard.start : unit.shard.end],
-            inputs=self.inputs.inputs_for(unit),
+            inputs=inputs,
             plan_id=self.plan.plan_id,
         )
 
