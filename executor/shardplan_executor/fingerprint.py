@@ -16,12 +16,16 @@ does not.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
+from itertools import islice
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from shardplan_schemas.canonical import canonical_json
 from shardplan_schemas.task import Record
+
+DIGEST_BLOCK = 4096
+"""Records encoded and hashed together."""
 
 
 class UnitFingerprint(BaseModel):
@@ -51,7 +55,22 @@ def handler_identity(reference: str, handler: object) -> str:
     return f"{reference}@{version}"
 
 
-def inputs_digest(inputs: Mapping[str, Sequence[Record]]) -> str:
-    """Hex SHA-256 of the canonical JSON of a task's `inputs` (sorted keys, no spaces, UTF-8)."""
-    value = {name: list(records) for name, records in inputs.items()}
-    return hashlib.sha256(canonical_json(value)).hexdigest()  # type: ignore[arg-type]
+def inputs_digest(inputs: Mapping[str, Iterable[Record]]) -> str:
+    """Hex SHA-256 of the canonical JSON of a task's `inputs` (sorted keys, no spaces, UTF-8).
+
+    The bytes are those of `canonical_json({name: list(records), ...})`, but
+    streamed a block of records at a time: inputs are lazy `RecordSequence`s,
+    and an export unit after a `full` phase receives every record of its
+    language, which as one list would be a million dicts in memory.
+    """
+    digest = hashlib.sha256(b"{")
+    for number, name in enumerate(sorted(inputs)):  # code-point order, as canonical JSON
+        digest.update((b"," if number else b"") + canonical_json(name) + b":[")
+        records = iter(inputs[name])
+        first = True
+        while block := list[JsonValue](islice(records, DIGEST_BLOCK)):
+            digest.update((b"" if first else b",") + canonical_json(block)[1:-1])
+            first = False
+        digest.update(b"]")
+    digest.update(b"}")
+    return digest.hexdigest()

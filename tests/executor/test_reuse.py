@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import JsonValue
 
+from shardplan_executor import fingerprint
 from shardplan_executor.fingerprint import handler_identity, inputs_digest
+from shardplan_schemas.canonical import canonical_json
 from shardplan_schemas.events import PhaseCompleted, RunCompleted, UnitCompleted, UnitReused
 from shardplan_schemas.source import SourceLine
 
@@ -238,3 +244,30 @@ def test_dry_run_counts_units_already_done_in_out(tmp_path: Path) -> None:
     fresh = _run(plan, tmp_path / "fresh", dry_run=True)
     assert "  2 no matching finished unit: context:line_1, context:line_6" in fresh.console
     assert "total: 6 would run, 0 would be reused" in fresh.console
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.text(),
+        st.lists(st.dictionaries(st.text(), _JSON, max_size=4), max_size=5),
+        max_size=4,
+    ),
+    st.integers(1, 3),
+)
+def test_the_inputs_digest_streams_the_canonical_json_of_the_inputs(
+    inputs: dict[str, list[dict[str, JsonValue]]], block: int
+) -> None:
+    """Streamed a block of records at a time, the digest hashes the very bytes of the
+    canonical JSON of the whole mapping (so a digest never depends on the block size)."""
+    whole = hashlib.sha256(canonical_json(inputs)).hexdigest()  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fingerprint, "DIGEST_BLOCK", block)
+        assert fingerprint.inputs_digest(inputs) == whole
