@@ -22,6 +22,7 @@ from pathlib import Path
 from bench import compile as compile_bench
 from bench import executor as executor_bench
 from bench import executor_scale as executor_scale_bench
+from bench import rerun as rerun_bench
 from bench import validate as validate_bench
 from bench.context import SIZES, BenchContext, SizeName
 from bench.harness import Row, render_table
@@ -30,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[BenchContext], list[Row]]] = {
     "validate": validate_bench.run,
     "compile": compile_bench.run,
     "executor": executor_bench.run,
+    "rerun": rerun_bench.run,
     "executor-scale": executor_scale_bench.run,
 }
 

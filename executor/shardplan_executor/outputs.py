@@ -50,7 +50,9 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_parts(path: Path, parts: Iterable[bytes], *, fsync: bool = True) -> None:
+def atomic_write_parts(
+    path: Path, parts: Iterable[bytes], *, fsync: bool = True, sync_directory: bool = True
+) -> None:
     """`atomic_write` of the concatenation of `parts`, written as they come (a big export)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -66,7 +68,7 @@ def atomic_write_parts(path: Path, parts: Iterable[bytes], *, fsync: bool = True
         raise
     os.close(fd)
     os.replace(temporary, path)
-    if fsync:
+    if fsync and sync_directory:
         fsync_directory(path.parent)
 
 
@@ -80,21 +82,7 @@ def atomic_write(
     many files into one directory may pass `sync_directory=False` and call
     `fsync_directory` once for the batch.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        write_all(fd, data)
-        if fsync:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        temporary.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(temporary, path)
-    if fsync and sync_directory:
-        fsync_directory(path.parent)
+    atomic_write_parts(path, (data,), fsync=fsync, sync_directory=sync_directory)
 
 
 class OutputWriter:

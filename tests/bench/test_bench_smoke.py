@@ -142,7 +142,7 @@ def test_the_cli_runs_every_benchmark_on_tiny_inputs(tmp_path: Path) -> None:
     assert "benchmark" in completed.stdout
     rows = json.loads(report.read_text())["rows"]
     names = " ".join(row["benchmark"] for row in rows)
-    for benchmark in ("validate", "compile", "executor"):
+    for benchmark in ("validate", "compile", "executor", "rerun"):
         assert benchmark in names
     # A row either measured something or says why it could not.
     assert all(row["value"] is not None or row["details"] for row in rows)

@@ -47,3 +47,24 @@ def test_the_diff_tells_the_story_the_readme_tells() -> None:
     assert "translate: no shard to rerun; 3 unchanged (3 unit(s) to run in new languages)" in text
     assert "qa: 6 shard(s) to rerun (18 unit(s)): 6 changed" in text
     assert "~ qa:scene_001_0001 — settings changed: agents" in text
+
+
+RERUN = WALKTHROUGH / "rerun"
+RERUN_PLANS = ("before/rerun.plan.json", "after/rerun.plan.json")
+
+
+def _rerun(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SHARDPLAN), *args], cwd=RERUN, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_rerun_plans_are_fresh_and_the_readme_shows_their_diff() -> None:
+    fresh = _rerun("compile", "--check", *RERUN_PLANS)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    result = _rerun("diff", *RERUN_PLANS)
+    assert result.returncode == 0, result.stderr
+    assert _readme_block("rerun-diff") == f"```text\n{result.stdout.rstrip()}\n```", result.stdout
+    # One inserted line, content boundaries: one dirty shard a phase, naming the line.
+    assert "6 shard(s), 9 unit(s) to rerun" in result.stdout
+    assert result.stdout.count("line scene_002_0014_1 inserted") == 6
