@@ -62,6 +62,22 @@ from shardplan_executor.runner import RunOptions, run_plan
     help="Skip fsync: still safe if the process is killed, but a power loss may make a resume "
     "re-run recently finished units. Faster for very many tiny units.",
 )
+@click.option(
+    "--reuse",
+    "reuse",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="OLD_RUN_DIR",
+    help="An earlier run directory (repeatable): a unit with the same fingerprint (shard, "
+    "language, handler, inputs) finished there takes that output, checksum-verified, instead "
+    "of a handler call. The directory is read as untrusted input.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print per phase how many units would run and be reused, and why; call no handler "
+    "and write nothing.",
+)
 def run(
     plan: Path,
     handler: str,
@@ -72,6 +88,8 @@ def run(
     quiet: bool,
     unit_timeout_s: float | None,
     no_fsync: bool,
+    reuse: tuple[Path, ...],
+    dry_run: bool,
 ) -> None:
     """Run PLAN: verify it, then run its phases through the handler, resuming where it stopped.
 
@@ -90,5 +108,7 @@ def run(
         quiet=quiet,
         unit_timeout_s=unit_timeout_s,
         fsync=not no_fsync,
+        reuse=reuse,
+        dry_run=dry_run,
     )
     raise SystemExit(run_plan(options))

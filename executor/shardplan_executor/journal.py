@@ -22,6 +22,7 @@ from typing import NamedTuple
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shardplan_executor.fingerprint import UnitFingerprint
 from shardplan_executor.outputs import atomic_write, fsync_directory, write_all
 
 JOURNAL_NAME = "journal.jsonl"
@@ -42,6 +43,16 @@ class JournalRecord(BaseModel):
     """The output file, relative to the run directory; None when there were no records."""
     output_sha256: str
     records: int
+    fingerprint: UnitFingerprint | None = None
+    """What the output depended on beyond the shard (see `fingerprint`); None in journals
+    written before reuse existed, whose units cannot be reused."""
+
+
+def _model_fields(value: object) -> dict[str, object]:
+    """orjson's fallback for the one nested model of a record, its `fingerprint`."""
+    if isinstance(value, UnitFingerprint):
+        return dict(value.__dict__)
+    raise TypeError(f"{type(value).__name__} is not a journal field")
 
 
 class RunManifest(BaseModel):
@@ -122,6 +133,7 @@ class JournalEntry(NamedTuple):
 
 
 _ENTRY_FIELDS = frozenset(JournalEntry._fields)
+_FINGERPRINTED_FIELDS = _ENTRY_FIELDS | {"fingerprint"}
 
 
 def _entry(value: object) -> JournalEntry | None:
@@ -130,6 +142,10 @@ def _entry(value: object) -> JournalEntry | None:
         return None
     if value.keys() == _ENTRY_FIELDS:
         entry = JournalEntry(**value)
+    elif value.keys() == _FINGERPRINTED_FIELDS:  # a resume needs no fingerprint: not checked
+        entry = JournalEntry(
+            value["id"], value["sha256"], value["output"], value["output_sha256"], value["records"]
+        )
     else:
         try:  # a record with more fields (a later version's): the model decides
             record = JournalRecord.model_validate(value)
@@ -226,7 +242,9 @@ class Journal:
 
     def append(self, records: Iterable[JournalRecord]) -> None:
         """Write `records` (unbuffered: a killed process cannot lose them)."""
-        data = b"".join(orjson.dumps(record.__dict__) + b"\n" for record in records)
+        data = b"".join(
+            orjson.dumps(record.__dict__, default=_model_fields) + b"\n" for record in records
+        )
         if data:
             write_all(self._fd, data)
 

@@ -24,17 +24,31 @@ def _clock(seconds: float) -> str:
 class Progress:
     """Shows one phase's progress at a time on `stream` (normally standard error)."""
 
-    def __init__(self, stream: TextIO, *, quiet: bool = False, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        quiet: bool = False,
+        live: bool | None = None,
+        report_stream: TextIO | None = None,
+    ) -> None:
         self._stream = stream
+        self._report = stream if report_stream is None else report_stream
         self._quiet = quiet
         self._live = stream.isatty() if live is None else live
         self._phase, self._total, self._done, self._failed = "", 0, 0, 0
+        self._reused = 0
         self._started = self._drawn = 0.0
 
     def info(self, text: str) -> None:
         """A plain status line (not shown with --quiet)."""
         if not self._quiet:
             self._line(text)
+
+    def report(self, text: str) -> None:
+        """A line of the command's result (`--dry-run`): on standard output, even with --quiet."""
+        self._report.write(text + "\n")
+        self._report.flush()
 
     def error(self, text: str) -> None:
         """An error line, always shown."""
@@ -48,18 +62,25 @@ class Progress:
         if self._live and self._phase and not self._quiet:
             self._draw(force=True)
 
-    def start_phase(self, phase: str, total: int, resumed: int, cap: int) -> None:
+    def start_phase(
+        self, phase: str, total: int, resumed: int, cap: int, *, reused: int = 0
+    ) -> None:
+        """`total` units to run; `reused` come from earlier runs and are counted apart."""
         self._phase, self._total, self._done, self._failed = phase, total, 0, 0
+        self._reused = 0
         self._started = time.monotonic()
-        note = f" ({resumed} already done)" if resumed else ""
+        notes = [f"{reused} reused"] if reused else []
+        notes += [f"{resumed} already done"] if resumed else []
+        note = f" ({', '.join(notes)})" if notes else ""
         if not self._live:
             self.info(f"{phase}: {total} unit(s) to run, up to {cap} at once{note}")
         else:
             self._draw(force=True)
 
-    def advance(self, done: int = 0, failed: int = 0) -> None:
+    def advance(self, done: int = 0, failed: int = 0, reused: int = 0) -> None:
         self._done += done
         self._failed += failed
+        self._reused += reused
         if self._live:
             self._draw()
 
@@ -74,9 +95,10 @@ class Progress:
         eta = _clock((self._total - finished) / rate) if rate > 0 else "?"
         filled = BAR_WIDTH * finished // self._total if self._total else BAR_WIDTH
         failed = f" {self._failed} failed" if self._failed else ""
+        reused = f" +{self._reused} reused" if self._reused else ""
         self._stream.write(
             f"\r\x1b[K{self._phase:<14} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-            f"{finished}/{self._total}{failed} {rate:.1f}/s ETA {eta}"
+            f"{finished}/{self._total}{failed}{reused} {rate:.1f}/s ETA {eta}"
         )
         self._stream.flush()
 

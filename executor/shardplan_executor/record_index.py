@@ -107,6 +107,9 @@ class _Upstream:
         return self.line_positions, self.line_seqs
 
 
+Upstream = _Upstream
+"""Public name, for readers of outputs other than `OutputFiles` (the dry run's)."""
+
 Piece = tuple[int, int, int]
 """`(upstream shard index, first record, end record)`."""
 
@@ -211,8 +214,15 @@ def _block_is_dense(lines: list[bytes], table: LineTable, first_position: int) -
 class InputIndex:
     """Finished phases' records, indexed to gather the inputs of later phases' units."""
 
-    def __init__(self, run_dir: Path, source: Source, start_ids: dict[int, str]) -> None:
-        self.files = OutputFiles(run_dir)
+    def __init__(
+        self,
+        run_dir: Path,
+        source: Source,
+        start_ids: dict[int, str],
+        files: OutputFiles | None = None,
+    ) -> None:
+        self.files = files or OutputFiles(run_dir)
+        """Where outputs are read: the run directory, or what `files` reads instead."""
         self._source = source
         self._start_ids = start_ids
         self._phases: list[tuple[int, str, dict[str | None, _Upstream]]] = []

@@ -16,7 +16,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -24,7 +24,9 @@ from typing import Literal
 from shardplan_executor.backends import Backend
 from shardplan_executor.commit import GroupCommit
 from shardplan_executor.events import EventLog, utc_timestamp
+from shardplan_executor.fingerprint import UnitFingerprint, handler_identity, inputs_digest
 from shardplan_executor.handlers.discovery import HandlerNotFoundError, load_handler
+from shardplan_executor.handlers.protocol import Handler
 from shardplan_executor.journal import (
     Journal,
     JournalRecord,
@@ -34,6 +36,8 @@ from shardplan_executor.journal import (
 from shardplan_executor.outputs import OutputWriter, atomic_write_parts, sha256_bytes
 from shardplan_executor.progress import Progress
 from shardplan_executor.record_index import InputIndex
+from shardplan_executor.reuse import Reused, ReuseSources
+from shardplan_executor.reuse_source import ReuseSourceError
 from shardplan_executor.scheduler import (
     Failure,
     Success,
@@ -54,13 +58,16 @@ from shardplan_schemas.events import (
     UnitCompleted,
     UnitFailed,
     UnitRetried,
+    UnitReused,
 )
 from shardplan_schemas.plan import PlanPhase
-from shardplan_schemas.task import ShardTask
+from shardplan_schemas.task import Record, ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
 INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
 EMPTY_SHA256 = sha256_bytes(b"")
+ADOPT_BATCH = 512
+"""Reused units journaled (and fsynced) together."""
 
 
 def _file_sha256(path: str) -> str | None:
@@ -95,6 +102,10 @@ class RunOptions:
     fsync: bool = True
     dask_processes: bool = True
     dask_workers: int | None = None
+    reuse: tuple[Path, ...] = ()
+    """Earlier run directories to take unchanged units' outputs from (`--reuse`)."""
+    dry_run: bool = False
+    """Say what would run and what would be reused; run nothing, write nothing."""
 
 
 class RunError(Exception):
@@ -113,7 +124,7 @@ def default_run_dir(plan_path: Path) -> Path:
 
 def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
     """Run the plan as `options` say; the process exit code. Never raises for bad input."""
-    progress = progress or Progress(sys.stderr, quiet=options.quiet)
+    progress = progress or Progress(sys.stderr, quiet=options.quiet, report_stream=sys.stdout)
     try:
         verified = load_verified_plan(options.plan_path, options.source)
     except PlanRefusedError as refusal:
@@ -125,6 +136,45 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
         progress.error(f"error: {error}")
         return USAGE
     run_dir = options.out_dir or default_run_dir(options.plan_path)
+    identity = handler_identity(options.handler, handler)
+    if any(_same_directory(path, run_dir) for path in options.reuse):
+        progress.error(
+            f"error: --reuse {run_dir} is the run directory itself; to resume it, run the same "
+            "command without --reuse"
+        )
+        return USAGE
+    try:
+        sources = ReuseSources.open(options.reuse, progress.error)
+    except ReuseSourceError as error:
+        progress.error(f"error: {error.message}")
+        return error.exit_code
+    try:
+        if options.dry_run:
+            from shardplan_executor.dry_run import dry_run
+
+            return dry_run(verified, run_dir, sources, identity, progress)
+        return _run_with_sources(options, verified, handler, identity, run_dir, sources, progress)
+    finally:
+        sources.close()
+
+
+def _same_directory(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: not the run directory
+        return False
+
+
+def _run_with_sources(
+    options: RunOptions,
+    verified: VerifiedPlan,
+    handler: Handler,
+    identity: str,
+    run_dir: Path,
+    sources: ReuseSources,
+    progress: Progress,
+) -> int:
+    """The run proper, once the plan, the handler and the `--reuse` directories are ready."""
     try:
         claim_run_directory(run_dir, verified.plan.plan_id, fsync=options.fsync)
         journal = Journal(run_dir, fsync=options.fsync)
@@ -152,7 +202,9 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
         from shardplan_executor.backends.local import LocalBackend
 
         backend = LocalBackend(handler)
-    execution = _Execution(options, verified, run_dir, journal, events, backend, progress)
+    execution = _Execution(
+        options, verified, run_dir, journal, events, backend, progress, sources, identity
+    )
     try:
         return asyncio.run(execution.run())
     except RunError as error:
@@ -187,8 +239,16 @@ class _Execution:
         events: EventLog,
         backend: Backend,
         progress: Progress,
+        sources: ReuseSources,
+        identity: str,
     ) -> None:
         self.options = options
+        self.sources = sources
+        self.identity = identity
+        self.fingerprints: dict[str, UnitFingerprint] = {}
+        """Fingerprints of the units sent to the handler, journaled when they finish."""
+        self.reused_from: dict[str, str] = {}
+        """Units being journaled from a `--reuse` directory, and which one."""
         self.plan = verified.plan
         self.shards = verified.shards
         self.source = verified.source
@@ -281,7 +341,7 @@ class _Execution:
         started = time.monotonic()
         caps = [p.execution.max_parallel_agents for p in self.plan.phases if p.enabled]
         status: RunStatus = "completed"
-        totals = {"completed": 0, "resumed": 0, "failed": 0, "cancelled": 0}
+        totals = {"completed": 0, "reused": 0, "resumed": 0, "failed": 0, "cancelled": 0}
         try:
             await self.backend.start(max(caps, default=1))
         except Exception as error:  # a scheduler that cannot be reached, a port in use, ...
@@ -314,8 +374,9 @@ class _Execution:
                 if status != "completed":
                     totals["cancelled"] += self.finished.remaining(index)
                     continue
-                result, resumed = await self._run_phase(index, phase)
+                result, resumed, reused = await self._run_phase(index, phase)
                 totals["completed"] += result.completed
+                totals["reused"] += reused
                 totals["resumed"] += resumed
                 totals["failed"] += result.failed
                 totals["cancelled"] += result.cancelled
@@ -338,7 +399,8 @@ class _Execution:
             )
         )
         self.progress.info(
-            f"run {status}: {totals['completed']} unit(s) run, {totals['resumed']} already done, "
+            f"run {status}: {totals['completed']} unit(s) run, {self._reused(totals['reused'])}"
+            f"{totals['resumed']} already done, "
             f"{totals['failed']} failed, {totals['cancelled']} not run; outputs in {self.run_dir}"
         )
         if status != "completed":
@@ -349,17 +411,18 @@ class _Execution:
             return FAILED
         return OK
 
-    async def _run_phase(self, index: int, phase: PlanPhase) -> tuple[WindowResult, int]:
+    async def _run_phase(self, index: int, phase: PlanPhase) -> tuple[WindowResult, int, int]:
         flags = self.finished.flags[index]
         total = len(flags)
-        to_run_count = self.finished.remaining(index)
-        resumed = total - to_run_count
-        if to_run_count:
+        remaining = self.finished.remaining(index)
+        resumed = total - remaining
+        if remaining:
             self._prepare_inputs(index)
         # A snapshot: units finishing during the phase must not change what it runs.
-        to_run = iter_phase_units(
-            index, phase, self.shards[index], self.start_ids, skip=bytearray(flags)
-        )
+        skip = bytearray(flags)
+        reused = self._decide_reuse(index, phase, skip) if remaining else 0
+        to_run_count = remaining - reused
+        to_run = iter_phase_units(index, phase, self.shards[index], self.start_ids, skip=skip)
         cap = phase.execution.max_parallel_agents
         self.events.emit(
             PhaseStarted(
@@ -373,7 +436,7 @@ class _Execution:
                 target_languages=phase.target_languages,
             )
         )
-        self.progress.start_phase(phase.phase, to_run_count, resumed, cap)
+        self.progress.start_phase(phase.phase, to_run_count, resumed, cap, reused=reused)
         started = time.monotonic()
         result = await run_window(
             to_run,
@@ -396,6 +459,7 @@ class _Execution:
                 phase=phase.phase,
                 status=status,
                 completed=result.completed,
+                reused=reused,
                 resumed=resumed,
                 failed=result.failed,
                 cancelled=result.cancelled,
@@ -409,12 +473,63 @@ class _Execution:
             else ""
         )
         self.progress.end_phase(
-            f"{phase.phase}: {status}, {result.completed} run, {resumed} already done, "
+            f"{phase.phase}: {status}, {result.completed} run, {self._reused(reused)}"
+            f"{resumed} already done, "
             f"{result.failed} failed in {duration / 1000:.1f} s{aborted}"
         )
-        return result, resumed
+        return result, resumed, reused
+
+    def _reused(self, count: int) -> str:
+        """`N reused, ` for the summaries, when --reuse was given."""
+        return f"{count} reused, " if self.sources.runs else ""
+
+    def _decide_reuse(self, phase_index: int, phase: PlanPhase, skip: bytearray) -> int:
+        """Take the phase's reusable units from the `--reuse` directories; how many.
+
+        Decided before dispatch, so every backend gets only the units that run:
+        each unfinished unit with a candidate is fingerprinted from this run's
+        upstream outputs; a reused one is written and journaled like a fresh
+        one (in batches of `ADOPT_BATCH`) and its byte in `skip` set, so the
+        window leaves it out.
+        """
+        if not self.sources.runs:
+            return 0
+        count = 0
+        batch: list[Success] = []
+        units = iter_phase_units(
+            phase_index, phase, self.shards[phase_index], self.start_ids, skip=bytearray(skip)
+        )
+        for unit in units:
+            if not self.sources.may_reuse(unit, self.identity):
+                continue  # fingerprinted at dispatch, from the inputs the task gets
+            fingerprint = self._fingerprint(unit, self.inputs.inputs_for(unit))
+            decision = self.sources.decide(unit, self.identity, fingerprint)
+            if not isinstance(decision, Reused):
+                continue
+            skip[unit.order] = 1
+            count += 1
+            self.reused_from[unit.unit_id] = decision.source
+            batch.append(Success(unit, decision.output, attempt=1, duration_ms=0))
+            if len(batch) >= ADOPT_BATCH:
+                self.succeeded(batch)
+                batch = []
+        if batch:
+            self.succeeded(batch)
+        return count
+
+    def _fingerprint(self, unit: Unit, inputs: Mapping[str, Sequence[Record]]) -> UnitFingerprint:
+        """The unit's fingerprint, kept until its journal record is written."""
+        fingerprint = self.fingerprints.get(unit.unit_id)
+        if fingerprint is None:
+            fingerprint = UnitFingerprint(
+                language=unit.language, handler=self.identity, inputs_sha256=inputs_digest(inputs)
+            )
+            self.fingerprints[unit.unit_id] = fingerprint
+        return fingerprint
 
     def _task(self, unit: Unit) -> ShardTask:
+        inputs = self.inputs.inputs_for(unit)
+        self._fingerprint(unit, inputs)
         # Built from verified data only, so model validation would only cost time. Lines
         # and inputs are lazy sequences: read from the source and the outputs when used.
         return ShardTask.model_construct(
@@ -424,7 +539,7 @@ class _Execution:
             unit_id=unit.unit_id,
             shard_key=f"{unit.phase.phase}:{unit.line_id}",
             lines=LazyLines(self.source, unit.start, unit.end),
-            inputs=self.inputs.inputs_for(unit),
+            inputs=inputs,
             plan_id=self.plan.plan_id,
         )
 
@@ -487,13 +602,28 @@ class _Execution:
                     output=output,
                     output_sha256=sha256_bytes(success.output),
                     records=success.output.count(b"\n"),
+                    fingerprint=self.fingerprints.pop(unit.unit_id, None),
                 )
             )
         self.commit.submit(files, batch, records)
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
+        reused = 0
         for success, record in zip(batch, records, strict=True):
             self.finished.add(success.unit.phase_index, success.unit.order)
+            source = self.reused_from.pop(success.unit.unit_id, None)
+            if source is not None:
+                reused += 1
+                self.events.emit(
+                    UnitReused(
+                        timestamp=utc_timestamp(),
+                        event="unit_reused",
+                        unit_id=success.unit.unit_id,
+                        source=source,
+                        records=record.records,
+                    )
+                )
+                continue
             self.events.emit(
                 UnitCompleted(
                     timestamp=utc_timestamp(),
@@ -504,7 +634,7 @@ class _Execution:
                     duration_ms=success.duration_ms,
                 )
             )
-        self.progress.advance(done=len(batch))
+        self.progress.advance(done=len(batch) - reused, reused=reused)
 
     def failed(self, failure: Failure) -> None:
         self.events.emit(

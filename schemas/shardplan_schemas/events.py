@@ -65,6 +65,22 @@ class UnitCompleted(_Event):
     duration_ms: int = Field(ge=0, description="Wall time of the successful attempt.")
 
 
+class UnitReused(_Event):
+    """A unit's output was taken from an earlier run (`run --reuse`) instead of a handler call.
+
+    Its fingerprint (shard sha256, language, handler, inputs digest) matched a
+    finished unit there, whose output passed its checksum; the output is now
+    written and journaled in this run directory like a fresh one.
+    """
+
+    event: Literal["unit_reused"] = Field(description="Event name.")
+    unit_id: str = Field(description="The unit's id.")
+    source: str = Field(
+        description="The earlier run directory the output came from, as given to --reuse."
+    )
+    records: int = Field(ge=0, description="Records in the reused output.")
+
+
 class UnitRetried(_Event):
     """An attempt of a unit failed and the unit will be tried again."""
 
@@ -91,7 +107,10 @@ class PhaseCompleted(_Event):
     event: Literal["phase_completed"] = Field(description="Event name.")
     phase: PhaseName = Field(description="Phase name.")
     status: RunStatus = Field(description="`completed`, `failed` (some unit failed) or `aborted`.")
-    completed: int = Field(ge=0, description="Units finished in this run.")
+    completed: int = Field(ge=0, description="Units run (handler called) and finished in this run.")
+    reused: int = Field(
+        default=0, ge=0, description="Units whose output was taken from a --reuse directory."
+    )
     resumed: int = Field(ge=0, description="Units already finished by an earlier run.")
     failed: int = Field(ge=0, description="Units that failed.")
     cancelled: int = Field(ge=0, description="Units not run because the phase was aborted.")
@@ -103,7 +122,10 @@ class RunCompleted(_Event):
 
     event: Literal["run_completed"] = Field(description="Event name.")
     status: RunStatus = Field(description="`completed`, `failed` or `aborted`.")
-    completed: int = Field(ge=0, description="Units finished in this run.")
+    completed: int = Field(ge=0, description="Units run (handler called) and finished in this run.")
+    reused: int = Field(
+        default=0, ge=0, description="Units whose output was taken from a --reuse directory."
+    )
     resumed: int = Field(ge=0, description="Units already finished by an earlier run.")
     failed: int = Field(ge=0, description="Units that failed.")
     cancelled: int = Field(ge=0, description="Units not run.")
@@ -115,6 +137,7 @@ Event = Annotated[
     | PhaseStarted
     | PhaseSkipped
     | UnitCompleted
+    | UnitReused
     | UnitRetried
     | UnitFailed
     | PhaseCompleted

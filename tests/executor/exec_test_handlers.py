@@ -9,6 +9,8 @@ work in-process and in a `shardplan run` subprocess.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import random
 import threading
@@ -165,3 +167,44 @@ def worker_killing_handler(task: ShardTask) -> list[Record]:
         marker.write_text("killed")
         os._exit(1)
     return _echo(task)
+
+
+def _upstream_digest(task: ShardTask) -> str:
+    # Inputs are lazy sequences on main: made lists to be encoded.
+    inputs = {name: list(records) for name, records in task.inputs.items()}
+    text = json.dumps(inputs, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def cutoff_handler(task: ShardTask) -> list[Record]:
+    """Deterministic, and sensitive to the content of its inputs (for reuse tests).
+
+    `context` records name only the line and its scene, so a text edit reruns
+    a context shard that comes out identical (early cutoff downstream); every
+    other phase's records carry a digest of the whole `inputs`, so any upstream
+    change shows in the bytes. Units are logged to the side log when it is set.
+    """
+    side_log = os.environ.get(SIDE_LOG)
+    if side_log:
+        with Path(side_log).open("a", encoding="utf-8") as log:
+            log.write(task.unit_id + "\n")
+    if task.phase == "context":
+        return [{"line_id": line.line_id, "scene": line.scene_id} for line in task.lines]
+    upstream = _upstream_digest(task)
+    return [
+        {
+            "line_id": line.line_id,
+            "language": task.target_language,
+            "text": line.text.upper(),
+            "upstream": upstream,
+        }
+        for line in task.lines
+    ]
+
+
+def versioned_handler(task: ShardTask) -> list[Record]:
+    """`cutoff_handler` with a `version` attribute, which joins the handler's identity."""
+    return cutoff_handler(task)
+
+
+versioned_handler.version = "2"  # type: ignore[attr-defined]

@@ -59,6 +59,11 @@ def seed_inputs(target: str) -> list[bytes]:
             b"\"'><svg onload=alert(3)>\x00\xe2\x80\xa8<!--\x00]]>&amp;\x00<b>",
             b"",
         ]
+    if target == "run_dir":
+        from .targets import run_dir_journal
+
+        journal = run_dir_journal()
+        return [bytes([mode]) + journal for mode in range(4)] + [b"\x00" + journal[:500], b""]
     if target == "selftest_crash":
         return [b"ok", b"boom"]
     raise KeyError(target)

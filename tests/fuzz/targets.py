@@ -32,6 +32,12 @@ from shardplan_compiler.render.plan_diff import (
 from shardplan_compiler.render.review_page import render_diff_html, render_show_html
 from shardplan_compiler.sources import SourceTable, read_source
 from shardplan_compiler.spec_loading import load_spec
+from shardplan_executor.fingerprint import UnitFingerprint
+from shardplan_executor.journal import JournalRecord
+from shardplan_executor.outputs import sha256_bytes
+from shardplan_executor.reuse import Reused, ReuseSources
+from shardplan_executor.reuse_source import ReuseSourceError
+from shardplan_executor.units import Unit, iter_phase_units
 from shardplan_executor.verify import PlanRefusedError, load_verified_plan
 from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.primitives import SourceFormat
@@ -270,6 +276,106 @@ def fuzz_review_page(data: bytes) -> None:
         json.loads(found.group(1))
 
 
+_RUN_DIR_MODES = ("plain", "symlinked-output", "fifo-output", "symlinked-outputs")
+_RUN_DIR_UNITS: list[Unit] = []
+
+
+def _golden_units() -> list[Unit]:
+    """Every unit of the golden plan (compiled once per process)."""
+    if not _RUN_DIR_UNITS:
+        folder = _SCRATCH / "run-dir-plan"
+        folder.mkdir(exist_ok=True)
+        (folder / "script.jsonl").write_bytes((GOLDEN / "script.jsonl").read_bytes())
+        plan = folder / "golden.plan.json"
+        plan.write_bytes(golden_plan())
+        verified = load_verified_plan(plan)
+        for index, phase in enumerate(verified.plan.phases):
+            _RUN_DIR_UNITS.extend(
+                iter_phase_units(index, phase, verified.shards[index], verified.start_ids)
+            )
+    return _RUN_DIR_UNITS
+
+
+def _fake_output(unit: Unit) -> bytes:
+    return f'{{"unit":"{unit.unit_id}"}}\n'.encode()
+
+
+def run_dir_journal() -> bytes:
+    """A valid journal of the fake outputs every fuzzed run directory holds (the seed)."""
+    records = [
+        JournalRecord(
+            id=unit.unit_id,
+            sha256=unit.sha256,
+            output=unit.output_path,
+            output_sha256=sha256_bytes(_fake_output(unit)),
+            records=1,
+            fingerprint=UnitFingerprint(
+                language=unit.language, handler="pseudo", inputs_sha256="0" * 64
+            ),
+        )
+        for unit in _golden_units()
+    ]
+    return b"".join(record.model_dump_json().encode() + b"\n" for record in records)
+
+
+def _run_dir(mode: str) -> Path:
+    """A run directory with every unit's fake output, spoiled as `mode` says (made once)."""
+    root = _SCRATCH / f"run-{mode}"
+    if root.exists():
+        return root
+    units = _golden_units()
+    for unit in units:
+        path = root / unit.output_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_fake_output(unit))
+    first = root / units[0].output_path
+    if mode == "symlinked-output":
+        outside = _file("outside.jsonl", first.read_bytes())
+        first.unlink()
+        first.symlink_to(outside)
+    elif mode == "fifo-output":
+        first.unlink()
+        os.mkfifo(first)
+    elif mode == "symlinked-outputs":
+        os.rename(root / "outputs", _SCRATCH / "outside-outputs")
+        (root / "outputs").symlink_to(_SCRATCH / "outside-outputs")
+    return root
+
+
+def fuzz_run_dir(data: bytes) -> None:
+    """The `--reuse` reader: any journal bytes over a run directory, maybe with a symlink or FIFO.
+
+    The first byte picks how the directory is spoiled; the rest is its
+    journal. Every unit whose record the reader accepts is then looked up with
+    that record's own fingerprint, so every output path is tried. A unit may
+    be reused only with its own output path and bytes that match the record.
+    """
+    mode = _RUN_DIR_MODES[data[0] % len(_RUN_DIR_MODES)] if data else "plain"
+    root = _run_dir(mode)
+    (root / "journal.jsonl").write_bytes(data[1:])
+    try:
+        sources = ReuseSources.open([root], lambda text: None)
+    except ReuseSourceError:
+        return
+    try:
+        (run,) = sources.runs
+        for unit in _golden_units():
+            record = run.records.get(unit.unit_id)
+            if record is None or record.fingerprint is None:
+                continue
+            decision = sources.decide(unit, record.fingerprint.handler, record.fingerprint)
+            if isinstance(decision, Reused):
+                if sha256_bytes(decision.output) != record.output_sha256:
+                    raise AssertionError(f"{unit.unit_id}: reused bytes that fail the checksum")
+                if record.output not in (None, unit.output_path):
+                    raise AssertionError(f"{unit.unit_id}: reused from {record.output!r}")
+                through = mode == "symlinked-outputs" or unit is _golden_units()[0]
+                if mode != "plain" and decision.output and through:
+                    raise AssertionError(f"{unit.unit_id}: read through a {mode}")
+    finally:
+        sources.close()
+
+
 def selftest_crash(data: bytes) -> None:
     """Not a real target: proves the harness reports a raising target (see test_fuzz)."""
     if b"boom" in data:
@@ -288,4 +394,5 @@ TARGETS: dict[str, Target] = {
     "diff_reasons": fuzz_diff_reasons,
     "rentl": fuzz_rentl,
     "review_page": fuzz_review_page,
+    "run_dir": fuzz_run_dir,
 }

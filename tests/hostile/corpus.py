@@ -732,10 +732,227 @@ def review_page_cases() -> list[Case]:
     return cases
 
 
+# --- old run directories (run --reuse) -----------------------------------------------------------
+
+OLD = "old.run"
+_OLD_RUN: list[dict[str, bytes]] = []
+_HELD_LOCKS: list[int] = []
+"""Locks held for the whole test process, standing in for a live run."""
+REUSE_ARGS = ("run", PLAN, "--handler", "pseudo", "--out", "new.run", "--reuse", OLD)
+SOME_OUTPUT = "outputs/translate.en/scene_001_0001.jsonl"
+
+
+def _old_run(directory: Path) -> Path:
+    """A finished pseudo run of the golden plan at `old.run/`, made once by the real CLI."""
+    _compiled(directory)
+    with _COMPILING:
+        if not _OLD_RUN:
+            done = run_cli(
+                ["run", PLAN, "--handler", "pseudo", "--out", OLD, "--quiet", "--no-fsync"],
+                directory,
+                timeout_s=60,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"cannot run the golden plan: {done.output}")
+            root = directory / OLD
+            _OLD_RUN.append(
+                {
+                    path.relative_to(root).as_posix(): path.read_bytes()
+                    for path in sorted(root.rglob("*"))
+                    if path.is_file()
+                }
+            )
+            return root
+    root = directory / OLD
+    for name, data in _OLD_RUN[0].items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def _journal_records(root: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (root / "journal.jsonl").read_text().splitlines()]
+
+
+def _write_journal(root: Path, records: list[dict[str, object]], extra: bytes = b"") -> None:
+    data = "".join(json.dumps(record) + "\n" for record in records).encode("utf-8")
+    (root / "journal.jsonl").write_bytes(extra + data)
+
+
+def _old_run_with(mutate: Callable[[Path, Path], None]) -> Setup:
+    def setup(directory: Path) -> None:
+        mutate(directory, _old_run(directory))
+
+    return setup
+
+
+def _output_path_in_journal(value: str) -> Callable[[Path, Path], None]:
+    def mutate(directory: Path, root: Path) -> None:
+        records = _journal_records(root)
+        for record in records:
+            if record["output"] == SOME_OUTPUT:
+                record["output"] = value
+        (directory / "outside.jsonl").write_bytes((root / SOME_OUTPUT).read_bytes())
+        _write_journal(root, records)
+
+    return mutate
+
+
+def _output_symlink(directory: Path, root: Path) -> None:
+    # Outside, the very bytes the journal expects: following the link would reuse them.
+    outside = directory / "outside.jsonl"
+    outside.write_bytes((root / SOME_OUTPUT).read_bytes())
+    (root / SOME_OUTPUT).unlink()
+    (root / SOME_OUTPUT).symlink_to(outside)
+
+
+def _outputs_folder_symlink(directory: Path, root: Path) -> None:
+    os.rename(root / "outputs", directory / "outside-outputs")
+    (root / "outputs").symlink_to(directory / "outside-outputs")
+
+
+def _output_fifo(directory: Path, root: Path) -> None:
+    (root / SOME_OUTPUT).unlink()
+    os.mkfifo(root / SOME_OUTPUT)
+
+
+def _journal_fifo(directory: Path, root: Path) -> None:
+    (root / "journal.jsonl").unlink()
+    os.mkfifo(root / "journal.jsonl")
+
+
+def _journal_symlink(directory: Path, root: Path) -> None:
+    os.rename(root / "journal.jsonl", directory / "outside-journal.jsonl")
+    (root / "journal.jsonl").symlink_to(directory / "outside-journal.jsonl")
+
+
+def _lock_symlink(directory: Path, root: Path) -> None:
+    (root / ".lock").unlink(missing_ok=True)
+    (directory / "outside.lock").write_bytes(b"")
+    (root / ".lock").symlink_to(directory / "outside.lock")
+
+
+def _held_lock(directory: Path, root: Path) -> None:
+    import fcntl
+
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _HELD_LOCKS.append(fd)
+
+
+def _huge_line(directory: Path, root: Path) -> None:
+    _write_journal(root, _journal_records(root), b'{"id": "' + b"x" * 50_000_000 + b'"}\n')
+
+
+def _huge_unterminated(directory: Path, root: Path) -> None:
+    with (root / "journal.jsonl").open("ab") as journal:
+        journal.write(b"[" * 30_000_000)
+
+
+def _truncated_lines(directory: Path, root: Path) -> None:
+    lines = (root / "journal.jsonl").read_bytes().splitlines(keepends=True)
+    cut = [line[: len(line) // 2] + b"\n" if i % 2 else line for i, line in enumerate(lines)]
+    (root / "journal.jsonl").write_bytes(b"".join(cut))
+
+
+def _deep_line(directory: Path, root: Path) -> None:
+    _write_journal(root, _journal_records(root), b"[" * 30_000 + b"]" * 30_000 + b"\n")
+
+
+def _hostile_values(directory: Path, root: Path) -> None:
+    records = _journal_records(root)
+    records[0]["records"] = int("9" * 4000)
+    records[1]["id"] = "\x1b[31m" + "../" * 100
+    records[2]["fingerprint"] = {"language": None, "handler": "pseudo", "inputs_sha256": ["x"]}
+    _write_journal(root, records, b"\xff\xfe not utf-8\n\x00\x00\x00\n")
+
+
+def _checksum_mismatch(directory: Path, root: Path) -> None:
+    path = root / SOME_OUTPUT
+    path.write_bytes(path.read_bytes().replace(b"scene_001", b"scene_666", 1))
+
+
+def _random_journal(directory: Path, root: Path) -> None:
+    (root / "journal.jsonl").write_bytes(_random_bytes(11, 65536))
+
+
+def _not_a_directory(directory: Path) -> None:
+    _compiled(directory)
+    (directory / OLD).write_bytes(b"not a run directory\n")
+
+
+def _missing(directory: Path) -> None:
+    _compiled(directory)
+
+
+RUN_DIR_MUTATIONS: dict[
+    str, tuple[Callable[[Path, Path], None], frozenset[int], tuple[str, ...]]
+] = {
+    "journal-parent-path": (
+        _output_path_in_journal("../outside.jsonl"),
+        ACCEPTED,
+        ("names the output '../outside.jsonl'",),
+    ),
+    "journal-absolute-path": (
+        _output_path_in_journal("/etc/passwd"),
+        ACCEPTED,
+        ("names the output '/etc/passwd'",),
+    ),
+    "output-symlink-outside": (_output_symlink, ACCEPTED, ("is a symlink (never followed)",)),
+    "outputs-folder-symlink": (_outputs_folder_symlink, ACCEPTED, ("outputs/ is a symlink",)),
+    "output-fifo": (_output_fifo, ACCEPTED, ("is not a regular file",)),
+    "journal-fifo": (_journal_fifo, ACCEPTED, ("journal.jsonl is not a regular file",)),
+    "journal-symlink": (_journal_symlink, ACCEPTED, ("journal.jsonl is a symlink",)),
+    "lock-symlink": (_lock_symlink, ACCEPTED, (".lock is a symlink",)),
+    "live-run-lock": (_held_lock, ERRORS, ("being written by a running",)),
+    "journal-50mb-line": (_huge_line, ACCEPTED, ("longer than 65536 bytes",)),
+    "journal-30mb-unterminated": (_huge_unterminated, ACCEPTED, ()),
+    "journal-truncated-lines": (_truncated_lines, ACCEPTED, ("are not journal records",)),
+    "journal-30000-deep": (_deep_line, ACCEPTED, ("are not journal records",)),
+    "journal-hostile-values": (_hostile_values, ACCEPTED, ("are not journal records",)),
+    "journal-random-bytes": (_random_journal, ACCEPTED, ()),
+    "output-checksum-mismatch": (_checksum_mismatch, ACCEPTED, ("does not match its journal",)),
+}
+
+
+def run_dir_cases() -> list[Case]:
+    """Old run directories handed to `run --reuse` (and `--dry-run`): warnings, never a read outside."""
+    cases: list[Case] = []
+    for name, (mutate, codes, expect) in RUN_DIR_MUTATIONS.items():
+        setup = _old_run_with(mutate)
+        cases.append(
+            Case(f"rundir-{name}-run", setup, REUSE_ARGS, codes, expect, ("compile", "run"))
+        )
+        cases.append(
+            Case(
+                f"rundir-{name}-dry-run",
+                setup,
+                (*REUSE_ARGS, "--dry-run"),
+                codes,
+                expect,
+                ("compile", "run"),
+            )
+        )
+    for name, setup in (("not-a-directory", _not_a_directory), ("missing", _missing)):
+        cases.append(
+            Case(
+                f"rundir-{name}-run", setup, REUSE_ARGS, frozenset({2}), (OLD,), ("compile", "run")
+            )
+        )
+    return cases
+
+
 def all_cases() -> list[Case]:
     from .rentl_corpus import rentl_cases
 
-    cases = spec_cases() + source_cases() + plan_cases() + rentl_cases() + review_page_cases()
+    cases = (
+        spec_cases()
+        + source_cases()
+        + plan_cases()
+        + rentl_cases()
+        + review_page_cases()
+        + run_dir_cases()
+    )
     names = [case.name for case in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     return cases

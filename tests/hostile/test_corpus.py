@@ -101,3 +101,21 @@ def test_the_corpus_covers_the_issue() -> None:
         "plan-stale-source-run",
     ):
         assert required in names, required
+
+
+def test_the_corpus_covers_old_run_directories() -> None:
+    """Issue 13 part 2: each way an old run directory can be hostile has its case."""
+    names = {case.name for case in CASES}
+    for mutation in (
+        "journal-parent-path",
+        "journal-absolute-path",
+        "output-symlink-outside",
+        "outputs-folder-symlink",
+        "output-fifo",
+        "journal-50mb-line",
+        "journal-truncated-lines",
+        "output-checksum-mismatch",
+        "live-run-lock",
+    ):
+        for command in ("run", "dry-run"):
+            assert f"rundir-{mutation}-{command}" in names, (mutation, command)

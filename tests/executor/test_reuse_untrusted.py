@@ -1,0 +1,84 @@
+"""An old run directory is untrusted: what it cannot make `run --reuse` do (DESIGN §7).
+
+The CLI cases (symlinks, FIFOs, huge and torn journal lines, a live run's
+lock...) are in the hostile corpus; these check, in process, that the unit
+concerned really ran again and that the warnings stay few.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shardplan_schemas.events import UnitCompleted, UnitReused
+
+from .helpers import read_events, run_in_process
+from .plan_factory import Layout, build_plan, make_lines
+
+LAYOUTS = [Layout("context", chunk_size=1)]
+
+
+def _kinds(run_dir: Path) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for event in read_events(run_dir):
+        if isinstance(event, UnitCompleted | UnitReused):
+            kinds[event.unit_id] = event.event
+    return kinds
+
+
+def _old_run(tmp_path: Path, count: int) -> Path:
+    plan = build_plan(tmp_path, make_lines(count), LAYOUTS)
+    assert run_in_process(plan, "cutoff_handler", tmp_path / "old", fsync=False).code == 0
+    return plan
+
+
+def test_a_symlink_is_never_followed_even_to_the_right_bytes(tmp_path: Path) -> None:
+    plan = _old_run(tmp_path, 3)
+    output = tmp_path / "old" / "outputs" / "context" / "line_2.jsonl"
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(output.read_bytes())  # the checksum would match
+    output.unlink()
+    output.symlink_to(outside)
+    result = run_in_process(
+        plan, "cutoff_handler", tmp_path / "new", fsync=False, reuse=(tmp_path / "old",)
+    )
+    assert result.code == 0, result.console
+    assert "outputs/context/line_2.jsonl is a symlink (never followed)" in result.console
+    assert _kinds(tmp_path / "new") == {
+        "context:line_1": "unit_reused",
+        "context:line_2": "unit_completed",
+        "context:line_3": "unit_reused",
+    }
+    assert not (tmp_path / "new" / "outputs" / "context" / "line_2.jsonl").is_symlink()
+
+
+def test_a_journal_pointing_outside_reruns_and_reads_nothing_there(tmp_path: Path) -> None:
+    plan = _old_run(tmp_path, 2)
+    journal = tmp_path / "old" / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    (tmp_path / "secret.jsonl").write_bytes((tmp_path / "old" / records[0]["output"]).read_bytes())
+    records[0]["output"] = "../../secret.jsonl"
+    records[1]["output"] = str(tmp_path / "secret.jsonl")
+    journal.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = run_in_process(
+        plan, "cutoff_handler", tmp_path / "new", fsync=False, reuse=(tmp_path / "old",)
+    )
+    assert result.code == 0
+    assert set(_kinds(tmp_path / "new").values()) == {"unit_completed"}
+    assert "names the output '../../secret.jsonl'" in result.console
+
+
+def test_warnings_past_a_few_are_counted_in_one_line(tmp_path: Path) -> None:
+    plan = _old_run(tmp_path, 12)
+    for path in (tmp_path / "old" / "outputs" / "context").iterdir():
+        path.write_bytes(b"{}\n")
+    result = run_in_process(
+        plan, "cutoff_handler", tmp_path / "new", fsync=False, reuse=(tmp_path / "old",)
+    )
+    assert result.code == 0
+    warnings = [line for line in result.console.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 6
+    assert warnings[-1].endswith(
+        "7 more problem(s) not shown (12 in all); the units concerned run again"
+    )
+    assert set(_kinds(tmp_path / "new").values()) == {"unit_completed"}
