@@ -68,3 +68,20 @@ def test_the_rerun_plans_are_fresh_and_the_readme_shows_their_diff() -> None:
     # One inserted line, content boundaries: one dirty shard a phase, naming the line.
     assert "6 shard(s), 9 unit(s) to rerun" in result.stdout
     assert result.stdout.count("line scene_002_0014_1 inserted") == 6
+
+
+def test_the_readme_shows_the_rerun_dry_run_and_the_real_run_reuses_all_but_nine(
+    tmp_path: Path,
+) -> None:
+    before, after = tmp_path / "before.run", tmp_path / "after.run"
+    first = _rerun("run", RERUN_PLANS[0], "--handler", "pseudo", "--out", str(before), "--quiet")
+    assert first.returncode == 0, first.stderr
+    reuse = ("--handler", "pseudo", "--out", str(after), "--reuse", str(before))
+    dry = _rerun("run", RERUN_PLANS[1], *reuse, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    shown = (dry.stdout + dry.stderr).replace(str(before), "before.run").rstrip()
+    assert _readme_block("rerun-dry-run") == f"```text\n{shown}\n```", shown
+    assert not after.exists()
+    real = _rerun("run", RERUN_PLANS[1], *reuse)
+    assert real.returncode == 0, real.stderr
+    assert "run completed: 9 unit(s) run, 68 reused" in real.stderr
