@@ -10,7 +10,6 @@ turns what they return into shards and warnings.
 from __future__ import annotations
 
 import statistics
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -62,12 +61,6 @@ class Runs:
     def end_of(self, index: int, line_count: int) -> int:
         """Index one past the last line of run `index`."""
         return self.starts[index + 1] if index + 1 < len(self.starts) else line_count
-
-    def keys_between(self, start: int, end: int) -> list[str]:
-        """Distinct non-null keys of the lines `[start, end)`, in order of appearance."""
-        first = bisect_right(self.starts, start) - 1
-        last = bisect_left(self.starts, end)
-        return [key for key in dict.fromkeys(self.keys[max(first, 0) : last]) if key is not None]
 
 
 def shard_starts(

@@ -100,13 +100,6 @@ def test_no_lines_no_shards() -> None:
         assert shard_slices(strategy, 3, 0, Runs(), Runs()) == []
 
 
-def test_keys_between_lists_each_id_once_in_order() -> None:
-    runs = Runs.of(["scene_2", "scene_2", None, "scene_1", "scene_2"])
-    assert runs.keys_between(0, 5) == ["scene_2", "scene_1"]
-    assert runs.keys_between(2, 3) == []
-    assert runs.keys_between(1, 4) == ["scene_2", "scene_1"]
-
-
 def test_size_stats_skew() -> None:
     stats = size_stats([2, 2, 2, 16, 2])
     assert (stats.minimum, stats.median, stats.maximum) == (2, 2.0, 16)
