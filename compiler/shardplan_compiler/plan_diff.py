@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from shardplan_compiler.diff_reasons import Reason, ScriptChange, ShardChange, dirty_shards
+from shardplan_compiler.diff_sources import ScriptLines
 from shardplan_compiler.sources import SourceTable
 from shardplan_schemas.plan import PlanPhase, ShardPlan
 from shardplan_schemas.primitives import PHASE_ORDER
@@ -201,11 +202,15 @@ def _phase_diff(
     )
 
 
+def _lines(source: SourceTable | ScriptLines) -> ScriptLines:
+    return ScriptLines.of_table(source) if isinstance(source, SourceTable) else source
+
+
 def diff_plans(
     old: ShardPlan,
     new: ShardPlan,
-    old_source: SourceTable | None = None,
-    new_source: SourceTable | None = None,
+    old_source: SourceTable | ScriptLines | None = None,
+    new_source: SourceTable | ScriptLines | None = None,
 ) -> PlanDiff:
     """Every difference between two plans, phases in execution order.
 
@@ -229,7 +234,7 @@ def diff_plans(
         "run_policy": new.run_policy.model_dump(mode="json"),
     }
     script = (
-        ScriptChange(old_source, new_source)
+        ScriptChange(_lines(old_source), _lines(new_source))
         if old_source is not None and new_source is not None
         else None
     )

@@ -15,12 +15,15 @@ the compiler and the executor share them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from shardplan_schemas.plan import PlanPhase, ShardPlan
 from shardplan_schemas.vocabulary import PER_LANGUAGE_PHASES, PHASE_ORDER
 
 MAX_CONTENT_FACTOR = 4
 """With `content` boundaries a shard holds at most this many times the size (DESIGN §8)."""
+_KEY = attrgetter("key")
+_START = attrgetter("start")
 _SIZE_FIELDS = {"chunk": "chunk_size", "scene": "scene_batch_size", "route": "route_batch_size"}
 
 
@@ -159,6 +162,13 @@ def key_problem(plan: ShardPlan, line_ids: Sequence[str]) -> str | None:
             f"{len(line_ids)}"
         )
     for phase in plan.phases:
+        # Compared in C first (a plan holds hundreds of thousands of shards); the loop only
+        # runs to name the first shard that is wrong.
+        prefix = f"{phase.phase}:"
+        keys = list(map(_KEY, phase.shards))
+        expected = list(map(prefix.__add__, map(line_ids.__getitem__, map(_START, phase.shards))))
+        if keys == expected:
+            continue
         for shard in phase.shards:
             if shard.first_line_id != line_ids[shard.start]:
                 return (

@@ -16,6 +16,7 @@ import click
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.commands.show import emit, open_plan
+from shardplan_compiler.diff_sources import ScriptLines, read_script
 from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError
@@ -36,6 +37,32 @@ DIFF_FORMATS = ("text", "json", "markdown", "html")
 
 
 def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
+    """The plan's source as the compiler reads it, when it is a readable file that matches the plan."""
+    found = _matching(plan, plan_path, light=False)
+    return found if isinstance(found, SourceTable) else None
+
+
+def matching_scripts(
+    old: ShardPlan, old_path: Path, new: ShardPlan, new_path: Path
+) -> tuple[SourceTable | ScriptLines, SourceTable | ScriptLines] | None:
+    """Both plans' sources, read the same way, when both are at hand and match; else None.
+
+    Read lightly where they can be (diff_sources); when one of the two cannot,
+    both are read by the compiler's reader, so that their lines compare.
+    """
+    old_script = _matching(old, old_path, light=True)
+    if old_script is None:
+        return None
+    new_script = _matching(new, new_path, light=True)
+    if new_script is None:
+        return None
+    if isinstance(old_script, SourceTable) != isinstance(new_script, SourceTable):
+        old_table, new_table = matching_source(old, old_path), matching_source(new, new_path)
+        return None if old_table is None or new_table is None else (old_table, new_table)
+    return old_script, new_script
+
+
+def _matching(plan: ShardPlan, plan_path: Path, light: bool) -> SourceTable | ScriptLines | None:
     """The plan's source, when it is a readable file that matches the plan; else None.
 
     A source whose sha256 matches but whose line ids do not fit the plan's
@@ -45,10 +72,14 @@ def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
     path = resolve_recorded(plan_dir, plan.source.path)
     if unreadable_reason(path) is not None:
         return None
-    table = read_source(path, plan.source.format).table
-    if table is None or table.sha256 != plan.source.sha256:
+    if light:
+        found = read_script(path, plan.source.format, plan.source.sha256)
+    else:
+        table = read_source(path, plan.source.format).table
+        found = table if table is not None and table.sha256 == plan.source.sha256 else None
+    if found is None:
         return None
-    problem = key_problem(plan, table.line_ids)
+    problem = key_problem(plan, found.line_ids)
     if problem is not None:
         raise PlanError(
             Diagnostic(
@@ -62,7 +93,7 @@ def matching_source(plan: ShardPlan, plan_path: Path) -> SourceTable | None:
                 pointer="",
             )
         )
-    return table
+    return found
 
 
 @click.command("diff")
@@ -92,13 +123,20 @@ def diff(
     new, code = open_plan(new_path, "diff")
     if new is None:
         ctx.exit(code)
+    tables: tuple[SourceTable | None, SourceTable | None] = (None, None)
+    scripts: tuple[SourceTable | ScriptLines, SourceTable | ScriptLines] | None
     try:
-        old_source = matching_source(old, old_path)
-        new_source = matching_source(new, new_path) if old_source is not None else None
+        if fmt == "html":  # the page draws scenes and routes: it needs the compiler's reading
+            old_table = matching_source(old, old_path)
+            new_table = matching_source(new, new_path) if old_table is not None else None
+            tables = (old_table, new_table)
+            scripts = None if old_table is None or new_table is None else (old_table, new_table)
+        else:
+            scripts = matching_scripts(old, old_path, new, new_path)
     except PlanError as error:
         click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
         ctx.exit(exit_codes.INPUT_ERRORS)
-    result = diff_plans(old, new, old_source, new_source)
+    result = diff_plans(old, new, *(scripts or (None, None)))
     if fmt == "html":
         try:
             text = render_diff_html(
@@ -107,7 +145,7 @@ def diff(
                 result,
                 _directory(old_path),
                 _directory(new_path),
-                (old_source, new_source),
+                tables,
             )
         except PlanError as error:
             click.echo(render_diagnostics([error.diagnostic], "text"), nl=False, err=True)
