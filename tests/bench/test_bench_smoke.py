@@ -161,3 +161,25 @@ def test_tree_memory_counts_forked_workers_that_ru_maxrss_misses() -> None:
     forking = Command("fork", (sys.executable, "-c", code))
     assert run_once(forking).peak_rss_bytes < 150 * MIB  # one process at a time
     assert peak_tree_memory(forking) >= 180 * MIB  # both at once
+
+
+def test_boundary_tail_counts_dirty_shards_as_diff_does() -> None:
+    from bench import boundary_tail
+
+    # Split in two: 2 dirty (one changed, one added); merged: 2 (one changed, one removed).
+    assert boundary_tail.dirty([(1, 2, 3, 4)], [(1, 2), (3, 4)]) == 2
+    assert boundary_tail.dirty([(1, 2), (3, 4)], [(1, 2, 3, 4)]) == 2
+    assert boundary_tail.dirty([(1, 2), (3, 4)], [(1, 2), (3, 4, 5)]) == 1
+    # Three old shards re-split into two new ones that both pair with the middle: 4 dirty.
+    assert boundary_tail.dirty([(1,), (2, 3, 4, 5), (6,)], [(1, 2, 3), (4, 5, 6)]) == 4
+
+
+def test_boundary_tail_weighs_each_case_and_finds_the_long_pieces() -> None:
+    from bench import boundary_tail
+
+    buckets = boundary_tail.measure(size=3, trials=40)
+    assert [bucket.k for bucket in buckets] == [3, 4, 5, 0]
+    assert all(bucket.trials == 40 and bucket.worst >= 1 for bucket in buckets)
+    shares = [bucket.share for bucket in buckets[:3]]
+    assert shares == sorted(shares, reverse=True)
+    assert 0 < shares[0] < 0.05
