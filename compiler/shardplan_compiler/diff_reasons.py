@@ -334,7 +334,7 @@ def _with_lines(
         inserted = script.inserted(shard.start, shard.end)
         owners: Counter[int] = Counter()
         elsewhere = 0
-        for low, high in script.old_ranges(shard.start, shard.end):
+        for low, high in script.old_ranges(shard.start, shard.end) if old_shards else ():
             i = bisect_right(old_starts, low) - 1
             while low < high:
                 owner_end = min(high, old_shards[i].end)

@@ -182,3 +182,22 @@ def test_a_source_whose_sha256_is_not_the_plans_is_not_read(tmp_path: Path) -> N
     path.write_text('{"line_id": "line_1", "text": "a"}\n\n', encoding="utf-8")
     assert read_script(path, "jsonl", "0" * 64) is None
     assert read_script(tmp_path / "missing.jsonl", "jsonl", "0" * 64) is None
+
+
+def test_a_phase_enabled_in_the_new_plan_only_has_its_shards_added(tmp_path: Path) -> None:
+    records = _records(12, 2)
+    old_plan, old_source = _compile(tmp_path / "old", records)
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    new_source = new_dir / "s.jsonl"
+    _write(new_source, [*records, {"line_id": "new_1", "scene_id": "scene_1", "text": "x"}], True)
+    edit = "  - phase: edit\n    agents: [basic_editor]\n    execution: {strategy: chunk, chunk_size: 5}\n"
+    result = compile_spec_file(write_spec(new_dir, "s.jsonl", SPEC_PHASES + edit))
+    assert result.plan is not None
+    new_plan = result.plan
+    diff = diff_plans(
+        old_plan, new_plan, _light(old_source, old_plan), _light(new_source, new_plan)
+    )
+    phase = next(p for p in diff.phases if p.phase == "edit")
+    assert [s.status for s in phase.shards] == ["added"] * 3
+    assert [r.reason for r in phase.shards[-1].reasons][:1] == ["lines_inserted"]
