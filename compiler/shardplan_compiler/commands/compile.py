@@ -17,6 +17,7 @@ import click
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.atomic_write import write_atomically as write_file_atomically
+from shardplan_compiler.commands.options import diagnostic_format_option
 from shardplan_compiler.commands.validate import IO_CODES, default_format
 from shardplan_compiler.compile_spec import CompileResult, PhaseSummary, compile_loaded_spec
 from shardplan_compiler.file_checks import unreadable_reason
@@ -24,7 +25,6 @@ from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError, parse_plan, read_plan_bytes
 from shardplan_compiler.plan_summary import resolve_recorded
 from shardplan_compiler.render.diagnostics import (
-    DIAGNOSTIC_FORMATS,
     FORMAT_BY_NAME,
     DiagnosticFormat,
     render_diagnostics,
@@ -183,13 +183,7 @@ def _stale(plan: Path, message: str, pointer: str) -> Diagnostic:
     is_flag=True,
     help="Recompile each PLAN from the spec and source it records; exit 1 when any is stale.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(DIAGNOSTIC_FORMATS),
-    default=None,
-    help="Diagnostics format [default: github when GITHUB_ACTIONS=true, else text].",
-)
+@diagnostic_format_option()
 @click.pass_context
 def compile_command(
     ctx: click.Context,

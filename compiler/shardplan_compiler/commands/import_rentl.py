@@ -16,11 +16,11 @@ import click
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.atomic_write import write_atomically
+from shardplan_compiler.commands.options import diagnostic_format_option
 from shardplan_compiler.commands.validate import default_format
 from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.relative_paths import relative_path
 from shardplan_compiler.render.diagnostics import (
-    DIAGNOSTIC_FORMATS,
     FORMAT_BY_NAME,
     render_diagnostics,
 )
@@ -70,13 +70,7 @@ def import_group() -> None:
     help="Point the spec's modeline at this local copy of pipeline-spec.schema.json "
     f"[default: {SCHEMA_URL}].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(DIAGNOSTIC_FORMATS),
-    default=None,
-    help="Diagnostics format [default: github when GITHUB_ACTIONS=true, else text].",
-)
+@diagnostic_format_option()
 @click.pass_context
 def import_rentl_command(
     ctx: click.Context,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from shardplan_compiler import exit_codes
+from shardplan_compiler.commands.options import diagnostic_format_option
 from shardplan_compiler.quick_check import certainly_clean
 from shardplan_compiler.render.diagnostics import (
-    DIAGNOSTIC_FORMATS,
     FORMAT_BY_NAME,
     DiagnosticFormat,
     render_diagnostics,
@@ -80,13 +80,7 @@ def summary(diagnostics: list[Diagnostic], file_count: int) -> str:
     default=None,
     help="Also read this source file (for every SPEC) and report what compile would.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(DIAGNOSTIC_FORMATS),
-    default=None,
-    help="Output format [default: github when GITHUB_ACTIONS=true, else text].",
-)
+@diagnostic_format_option("Output")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.pass_context
 def validate(
