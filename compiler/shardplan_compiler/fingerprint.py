@@ -19,10 +19,15 @@ docs/plan-format.md shows how to recompute it with the standard library.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import sys
+import tempfile
 from collections import deque
 from collections.abc import Sequence
 from itertools import repeat
+from multiprocessing.connection import Connection
 from operator import itemgetter, mul
+from typing import BinaryIO
 
 from shardplan_compiler.sources import DIGEST_SIZE
 from shardplan_schemas.canonical import canonical_json
@@ -64,10 +69,10 @@ def shard_fingerprint(header: bytes, digests: bytes | bytearray, start: int, end
 _FIRST_16 = itemgetter(slice(None, 16))
 
 
-def shard_fingerprints(
+def shard_digests(
     header: bytes, digests: bytes | bytearray, starts: Sequence[int], ends: Sequence[int]
-) -> list[str]:
-    """`shard_fingerprint` of every shard `[starts[i], ends[i])`, without a Python call per shard.
+) -> list[bytes]:
+    """The 16-byte fingerprint of every shard `[starts[i], ends[i])`, without a Python call per shard.
 
     A plan at rentl's defaults has over 400,000 shards, and a Python-level
     call per shard (with its memoryview, slice, hasher and hex) cost more
@@ -82,4 +87,97 @@ def shard_fingerprints(
     hashers = list(map(kind.copy, repeat(base, len(starts))))
     slices = map(slice, map(mul, starts, size), map(mul, ends, size))
     deque(map(kind.update, hashers, map(view.__getitem__, slices)), maxlen=0)
-    return list(map(bytes.hex, map(_FIRST_16, map(kind.digest, hashers))))
+    return list(map(_FIRST_16, map(kind.digest, hashers)))
+
+
+def shard_fingerprints(
+    header: bytes, digests: bytes | bytearray, starts: Sequence[int], ends: Sequence[int]
+) -> list[str]:
+    """`shard_fingerprint` of every shard `[starts[i], ends[i])` (see `shard_digests`), in hex."""
+    return list(map(bytes.hex, shard_digests(header, digests, starts, ends)))
+
+
+FingerprintJob = tuple[bytes, "bytes | bytearray", Sequence[int], Sequence[int]]
+"""What one phase's fingerprints need: `(header, digests, starts, ends)`."""
+
+
+class ForkedFingerprints:
+    """The fingerprints of some phases, computed in a forked child while the parent writes the plan.
+
+    At rentl's defaults a million-line script has 430,000 shards, and their
+    fingerprints are most of the time spent writing the plan after reading
+    the source; on two cores a child computes those of the later phases
+    while the parent fingerprints and renders the first ones. The child
+    only reads the digests and the shard starts (inherited by `fork`, so
+    few pages are copied: it never touches the line ids, whose reference
+    counts would copy the pages they sit on) and writes 16 bytes a shard to
+    a temporary file per phase, announcing each phase on a pipe when it is
+    done. Whatever goes wrong in the child, `result` returns None and the
+    caller computes the fingerprints itself: the plan's bytes never depend
+    on it.
+    """
+
+    def __init__(self, jobs: Sequence[FingerprintJob]) -> None:
+        context = multiprocessing.get_context("fork")
+        # Closed by close().
+        self._files: list[BinaryIO] = [tempfile.TemporaryFile() for _ in jobs]  # noqa: SIM115
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_fingerprint_child, args=(list(jobs), self._files, send), daemon=True
+        )
+        self._process.start()
+        send.close()
+        self._done: set[int] = set()
+        self._failed = False
+
+    @staticmethod
+    def available() -> bool:
+        return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+    def result(self, job: int) -> list[str] | None:
+        """The fingerprints (hex) of job `job`, waiting for the child if need be; None if it failed."""
+        while job not in self._done and not self._failed:
+            try:
+                message = self._receive.recv()
+            except (EOFError, OSError):
+                message = None
+            if message is None:
+                self._failed = True
+            else:
+                self._done.add(int(message))
+        if self._failed:
+            return None
+        handle = self._files[job]
+        handle.seek(0)
+        text = handle.read().hex()
+        width = 2 * FINGERPRINT_BYTES
+        return list(
+            map(
+                text.__getitem__,
+                map(slice, range(0, len(text), width), range(width, len(text) + width, width)),
+            )
+        )
+
+    def close(self) -> None:
+        """Stop the child if it still runs and drop its files."""
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
+        for handle in self._files:
+            handle.close()
+
+
+FINGERPRINT_BYTES = 16
+
+
+def _fingerprint_child(jobs: list[FingerprintJob], files: list[BinaryIO], conn: Connection) -> None:
+    try:
+        for index, (header, digests, starts, ends) in enumerate(jobs):
+            files[index].write(b"".join(shard_digests(header, digests, starts, ends)))
+            files[index].flush()
+            conn.send(index)
+    except BaseException:  # the parent computes what is missing itself
+        conn.send(None)
+    finally:
+        conn.close()

@@ -10,7 +10,8 @@ once through `ShardPlan` when someone asks for the model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -18,7 +19,12 @@ from functools import partial
 from pydantic import JsonValue
 
 from shardplan_compiler.boundaries import MAX_PIECE_FACTOR
-from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprints
+from shardplan_compiler.fingerprint import (
+    FingerprintJob,
+    ForkedFingerprints,
+    fingerprint_header,
+    shard_fingerprints,
+)
 from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
 from shardplan_compiler.sharding import (
     HEAVY_SKEW,
@@ -305,8 +311,23 @@ def shard_line_format(phase: str) -> str:
     return SHARD_TEMPLATE.format("%d", phase.replace("%", "%%"), "%s", "%s", "%d")
 
 
+def phase_header(resolved: ResolvedPhase) -> bytes:
+    """The bytes every fingerprint of the phase starts with."""
+    return fingerprint_header(
+        resolved.phase,
+        resolved.agents,
+        resolved.strategy,
+        resolved.chunk_size,
+        resolved.scene_batch_size,
+        resolved.route_batch_size,
+    )
+
+
 def shard_batches(
-    resolved: ResolvedPhase, starts: list[int], table: SourceTable
+    resolved: ResolvedPhase,
+    starts: list[int],
+    table: SourceTable,
+    precomputed: Callable[[], list[str] | None] | None = None,
 ) -> Iterator[list[str]]:
     """Each shard's canonical JSON line, built column by column, a batch at a time.
 
@@ -315,22 +336,19 @@ def shard_batches(
     C-level `map`s: a million-line script can have hundreds of thousands of
     shards, and a Python call per shard and field would dominate compiling.
     """
-    header = fingerprint_header(
-        resolved.phase,
-        resolved.agents,
-        resolved.strategy,
-        resolved.chunk_size,
-        resolved.scene_batch_size,
-        resolved.route_batch_size,
-    )
+    header = phase_header(resolved)
     ids = table.line_ids
     digests = table.digests
     all_ends = shard_ends(starts, len(table))
     render = shard_line_format(resolved.phase).__mod__
+    computed = precomputed() if precomputed is not None else None
     for offset in range(0, len(starts), SHARD_BATCH):
         batch_starts = starts[offset : offset + SHARD_BATCH]
         batch_ends = all_ends[offset : offset + SHARD_BATCH]
-        shas = shard_fingerprints(header, digests, batch_starts, batch_ends)
+        if computed is not None:
+            shas = computed[offset : offset + SHARD_BATCH]
+        else:
+            shas = shard_fingerprints(header, digests, batch_starts, batch_ends)
         yield list(
             map(
                 render,
@@ -353,8 +371,15 @@ def build_document(
     spec_path: str,
     spec_sha256: str,
     source_path: str,
+    fork_fingerprints: bool | None = None,
 ) -> PlanDocument:
-    """The plan (without `plan_id`) as the writer takes it."""
+    """The plan (without `plan_id`) as the writer takes it.
+
+    `fork_fingerprints` computes most fingerprints in a forked child while
+    the plan is written (`ForkedFingerprints`); default: for plans of
+    `FORK_MIN_SHARDS` shards or more, on a machine that can fork. The plan's
+    bytes are the same either way.
+    """
     head: dict[str, JsonValue] = {
         "format": PLAN_FORMAT,
         "generator": {"name": "shardplan", "version": __version__},
@@ -373,9 +398,15 @@ def build_document(
         },
     }
     documents: list[PhaseDocument] = []
-    for item in phases:
+    forked = (
+        _fork_fingerprints(phases, table, force=fork_fingerprints is True)
+        if fork_fingerprints is not False
+        else {}
+    )
+    for index, item in enumerate(phases):
         resolved = item.resolved
         starts = item.starts or []
+        precomputed = forked.get(index)
         documents.append(
             PhaseDocument(
                 head={
@@ -388,7 +419,46 @@ def build_document(
                     "execution": resolved.execution(),
                 },
                 shard_count=len(starts),
-                shard_batches=partial(shard_batches, resolved, starts, table),
+                shard_batches=partial(shard_batches, resolved, starts, table, precomputed),
             )
         )
     return PlanDocument(head=head, phases=documents)
+
+
+FORK_MIN_SHARDS = 100_000
+"""Below this the fingerprints take under 0.2 s: not worth a fork."""
+CHILD_SHARE = 0.78
+"""Share of the shards whose fingerprints the child computes. The parent also renders every
+shard line, about 0.55 of a fingerprint's cost per shard: so both finish together."""
+
+
+def _fork_fingerprints(
+    phases: list[PhaseShards], table: SourceTable, force: bool = False
+) -> dict[int, Callable[[], list[str] | None]]:
+    """Start the fingerprint child for the later phases; each phase's way to get its fingerprints.
+
+    Phases go to the child from the last one backwards while they fit in its
+    share: the parent writes the file front to back, so it reaches the
+    child's phases last, when they are most likely done.
+    """
+    counts = [len(item.starts or []) for item in phases]
+    total = sum(counts)
+    if not ForkedFingerprints.available() or (total < FORK_MIN_SHARDS and not force):
+        return {}
+    chosen: list[int] = []
+    taken = 0
+    for index in reversed(range(len(phases))):
+        if counts[index] and taken + counts[index] <= CHILD_SHARE * total:
+            chosen.append(index)
+            taken += counts[index]
+    if not chosen:
+        return {}
+    chosen.reverse()
+    jobs: list[FingerprintJob] = []
+    for index in chosen:
+        starts = phases[index].starts or []
+        header = phase_header(phases[index].resolved)
+        jobs.append((header, table.digests, starts, shard_ends(starts, len(table))))
+    child = ForkedFingerprints(jobs)
+    weakref.finalize(child, child.close)
+    return {index: partial(child.result, job) for job, index in enumerate(chosen)}

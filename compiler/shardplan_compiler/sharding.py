@@ -52,6 +52,14 @@ class Runs:
                 self.keys.append(key)  # type: ignore[arg-type]  # the reader checked the ids
             position += length
 
+    def append_runs(self, offset: int, runs: Runs) -> None:
+        """Append `runs`, whose lines start at index `offset`, continuing the last run if it goes on."""
+        for index, (start, key) in enumerate(zip(runs.starts, runs.keys, strict=True)):
+            if index == 0 and self.keys and self.keys[-1] == key and start == 0:
+                continue  # the run goes on across the join
+            self.starts.append(start + offset)
+            self.keys.append(key)
+
     @classmethod
     def of(cls, keys: Sequence[str | None]) -> Runs:
         runs = cls()

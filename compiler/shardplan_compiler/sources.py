@@ -25,16 +25,18 @@ import hashlib
 import io
 import multiprocessing
 import os
+import pickle
 import re
 import sys
 import tempfile
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import repeat
 from multiprocessing.connection import Connection
-from operator import itemgetter, lt, methodcaller
+from operator import add, itemgetter, lt, methodcaller
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -45,10 +47,12 @@ from shardplan_compiler.sharding import Runs
 from shardplan_schemas.diagnostics import Diagnostic, Severity
 from shardplan_schemas.primitives import SourceFormat
 from shardplan_schemas.source_formats import (
+    READ_CHUNK_BYTES,
     SOURCE_FIELDS,
     RecordProblem,
     SourceFormatError,
     describe_invalid_record,
+    encoding_problem,
     iter_csv_records,
     iter_line_blocks,
     iter_txt_records,
@@ -63,12 +67,29 @@ _ID_MAX = 200
 _SPEAKER_MAX = 500
 _ID_FULLMATCH = re.compile(r"[a-z]+(?:_[0-9]+)+").fullmatch
 # Possessive quantifiers: an id cannot end early (a letter or digit run is taken whole),
-# so backtracking never helps, and without it the check of a block is 2-3x faster.
-_IDS_BLOCK_FULLMATCH = re.compile(r"(?:[a-z]++(?:_[0-9]++)++\n)*[a-z]++(?:_[0-9]++)++").fullmatch
+# so backtracking never helps, and without it the check of a block is 2-3x faster
+# (the outer one too: a further 20-50%).
+_IDS_BLOCK_FULLMATCH = re.compile(r"(?:[a-z]++(?:_[0-9]++)++\n)*+[a-z]++(?:_[0-9]++)++").fullmatch
 _ALLOWED_FIELDS = frozenset(SOURCE_FIELDS)
 _dumps_sorted = partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
 _digest = methodcaller("digest")
 _sha256 = hashlib.sha256
+_EMPTY_SHA256 = hashlib.sha256()
+_Sha256 = type(_EMPTY_SHA256)
+
+
+def sha256_digests(items: Sequence[bytes]) -> bytes:
+    """The 32-byte SHA-256 of each item, concatenated, without a Python call per item.
+
+    Copying one empty hasher is cheaper than making a new one (with
+    OpenSSL 3, `hashlib.sha256()` looks the algorithm up each time): about
+    20% less for script lines.
+    """
+    hashers = list(map(_Sha256.copy, repeat(_EMPTY_SHA256, len(items))))
+    deque(map(_Sha256.update, hashers, items), maxlen=0)
+    return b"".join(map(_Sha256.digest, hashers))
+
+
 _get_line_id = itemgetter("line_id")
 _get_text = itemgetter("text")
 _STR_OR_NONE = frozenset({str, type(None)})
@@ -167,6 +188,10 @@ class _Collector:
         self.problem(line, "SP401", message)
         self.fatal = True
 
+    def stopped(self) -> bool:
+        """Whether reading must stop here (an unreadable file or line)."""
+        return self.fatal
+
     # -- the fast path -----------------------------------------------------------
     def accept_block(
         self, numbers: Sequence[int], records: list[object], raws: list[bytes] | None
@@ -221,11 +246,11 @@ class _Collector:
                 if kinds - {dict, type(None)}:
                     raise _SlowPath
             if raws is None:
-                digests = b"".join(map(_digest, map(_sha256, map(_dumps_sorted, dicts))))
+                digests = sha256_digests(list(map(_dumps_sorted, dicts)))
             elif self.defer_raw_digests:
                 digests = b""
             else:
-                digests = b"".join(map(_digest, map(_sha256, raws)))
+                digests = sha256_digests(raws)
         except (TypeError, KeyError, orjson.JSONEncodeError) as error:
             raise _SlowPath from error
         self._store(numbers, line_ids, digests, scene_ids, route_ids)
@@ -253,8 +278,21 @@ class _Collector:
         route_ids: Sequence[object],
     ) -> None:
         offset = len(self.line_ids)
+        self._append_ids(line_ids, None)
+        self.line_numbers.extend(numbers)
+        self.digests += digests
+        self.scene_runs.extend(offset, scene_ids)
+        self.route_runs.extend(offset, route_ids)
+
+    def _append_ids(self, line_ids: list[str], ascending: bool | None) -> None:
+        """Append ids, tracking whether all ids so far ascend (then none can repeat).
+
+        `ascending` says whether `line_ids` ascend among themselves, when the
+        caller knows; otherwise it is checked here.
+        """
         if self.ascending and not (
-            (not offset or self.line_ids[-1] < line_ids[0]) and all(map(lt, line_ids, line_ids[1:]))
+            (not self.line_ids or self.line_ids[-1] < line_ids[0])
+            and (ascending if ascending is not None else all(map(lt, line_ids, line_ids[1:])))
         ):
             self.ascending = False
             self.seen = set(self.line_ids)
@@ -263,10 +301,6 @@ class _Collector:
             self.seen.update(line_ids)
             if len(self.seen) != len(self.line_ids):
                 self.duplicate_suspected = True
-        self.line_numbers.extend(numbers)
-        self.digests += digests
-        self.scene_runs.extend(offset, scene_ids)
-        self.route_runs.extend(offset, route_ids)
 
     # -- the slow path -----------------------------------------------------------
     def accept_one(self, number: int, record: object, raw: bytes | None) -> None:
@@ -286,41 +320,21 @@ class _Collector:
         )
 
     # -- result ------------------------------------------------------------------
-    def merge(self, tail: _Tail) -> None:
-        """Append what the worker read of the end of the file, as if read here."""
-        offset = len(self.line_ids)
-        if tail.duplicate_suspected:
-            self.duplicate_suspected = True
-        if not (
-            self.ascending
-            and tail.ascending
-            and (not offset or not tail.line_ids or self.line_ids[-1] < tail.line_ids[0])
-        ):
-            seen = self.seen if not self.ascending else set(self.line_ids)
-            if not seen.isdisjoint(tail.line_ids):
-                self.duplicate_suspected = True
-            self.ascending = False
-        self.line_ids.extend(tail.line_ids)
-        self.line_numbers.extend(tail.line_numbers)
-        for mine, theirs in (
-            (self.scene_runs, tail.scene_runs),
-            (self.route_runs, tail.route_runs),
-        ):
-            for index, (start, key) in enumerate(zip(theirs.starts, theirs.keys, strict=True)):
-                if index == 0 and mine.keys and mine.keys[-1] == key:
-                    continue  # the run goes on across the split
-                mine.starts.append(start + offset)
-                mine.keys.append(key)
-        shown = min(self.record_errors, MAX_REPORTED_RECORD_ERRORS)
-        room = MAX_REPORTED_RECORD_ERRORS - shown
-        for diagnostic in tail.diagnostics:
-            if diagnostic.code == "SP401":
-                self.diagnostics.append(diagnostic)
-            elif room > 0:
-                self.diagnostics.append(diagnostic)
-                room -= 1
-        self.record_errors += tail.record_errors
-        self.fatal = self.fatal or tail.fatal
+    def merge_segment(self, segment: SegmentResult, first_line: int) -> None:
+        """Append a segment the worker read cleanly, whose first line is `first_line`, as if read here."""
+        if segment.line_ids:
+            line_ids = segment.line_ids.split("\n")
+            offset = len(self.line_ids)
+            self._append_ids(line_ids, segment.ascending)
+            if segment.line_numbers is None:
+                self.line_numbers.extend(range(first_line, first_line + len(line_ids)))
+            else:
+                self.line_numbers.extend(
+                    map(add, array("I", segment.line_numbers), repeat(first_line - 1))
+                )
+            self.digests += segment.digests
+            self.scene_runs.append_runs(offset, segment.scene_runs)
+            self.route_runs.append_runs(offset, segment.route_runs)
 
     def check_duplicates(self) -> None:
         """Report each repeated line_id, naming both places.
@@ -371,7 +385,12 @@ class _Collector:
 
 
 def read_source(
-    path: Path, fmt: SourceFormat, display: str | None = None, parallel: bool | None = None
+    path: Path,
+    fmt: SourceFormat,
+    display: str | None = None,
+    parallel: bool | None = None,
+    *,
+    worker_first: bool = False,
 ) -> SourceReadResult:
     """Read, check and condense a source file in one pass.
 
@@ -381,12 +400,16 @@ def read_source(
     errors than shown).
 
     For a large JSONL or TXT file on a machine that can fork, a worker
-    process reads the file alongside this one: it computes the file's SHA-256
-    and every line's digest (a third of the work, and hashing small lines
-    holds the GIL) and, for JSONL, also parses and checks the last part of
-    the file, so that both cores are busy. The result is the same as reading
-    alone, which the tests check. `parallel` forces that on or off (default:
-    on for files of `PARALLEL_MIN_BYTES` or more, where it pays for the fork).
+    process reads alongside this one. For JSONL the file is cut into segments
+    of whole lines: this process reads them from the front, the worker (once
+    it has hashed the file) from the back, until they meet, so both finish
+    together however busy the machine is (see `_read_jsonl_in_two`). For TXT
+    the worker hashes the file and every line. The result is the same as
+    reading alone, which the tests check. `parallel` forces that on or off
+    (default: on for files of `PARALLEL_MIN_BYTES` or more, where it pays for
+    the fork); `worker_first` (for the tests) makes this process read only
+    the first JSONL segment itself before waiting for the worker, which then
+    reads all the others.
     """
     shown = display if display is not None else path.as_posix()
     collector = _Collector(shown, fmt)
@@ -397,28 +420,29 @@ def read_source(
         collector.unreadable(1, f"cannot read the source {shown}: {message}")
         return collector.result(hasher.hexdigest())
     worker: _SourceWorker | None = None
+    sha256: str | None = None
     try:
         before = os.stat(path)
-        if (
+        forked = (
             fmt != "csv"
-            and _SourceWorker.available()
+            and _can_fork()
             and (parallel or (parallel is None and before.st_size >= PARALLEL_MIN_BYTES))
-        ):
-            split = _split_offset(path, before.st_size) if fmt == "jsonl" else None
-            worker = _SourceWorker(path, shown, split)
-            collector.defer_raw_digests = True
-        on_chunk = None if worker is not None else hasher.update
-        with path.open("rb") as stream:
-            if fmt == "jsonl":
-                limit = worker.split if worker is not None else None
-                _read_jsonl(
-                    collector,
-                    cast(BinaryIO, _Limited(stream, limit)) if limit else stream,
-                    on_chunk,
-                )
-            else:
-                _read_records(collector, stream, fmt, on_chunk)
-        if worker is not None:
+        )
+        if forked and fmt == "jsonl":
+            sha256 = _read_jsonl_in_two(collector, path, before.st_size, worker_first)
+        else:
+            if forked:
+                worker = _SourceWorker(path)
+                collector.defer_raw_digests = True
+            on_chunk = None if worker is not None else hasher.update
+            with path.open("rb") as stream:
+                if fmt == "jsonl":
+                    _read_jsonl(collector, stream, on_chunk)
+                else:
+                    _read_records(collector, stream, fmt, on_chunk)
+            if worker is None:
+                sha256 = hasher.hexdigest()
+        if forked:
             after = os.stat(path)
             if (before.st_size, before.st_mtime_ns, before.st_ino) != (
                 after.st_size,
@@ -436,48 +460,49 @@ def read_source(
         collector.unreadable(1, f"cannot read the source {shown}: {error.strerror or error}")
     except SourceFormatError as error:
         collector.unreadable(error.line or 1, f"cannot read the source {shown}: {error.message}")
-    if worker is None:
-        return collector.result(hasher.hexdigest())
-    done = worker.receive()
-    digests = None
-    if done is not None:
-        sha256, line_total, tail = done
-        if tail is not None and not collector.fatal:
-            collector.merge(tail)
-        del tail
-        if not collector.fatal:
-            collector.check_duplicates()  # frees the id set before the digests come in
-        digests = worker.digests(line_total)
-    worker.close()
-    if done is None or digests is None:
+    if worker is not None:
+        sha256 = _finish_hashing(collector, worker)
+    if sha256 is None:
         if not collector.fatal:
             collector.unreadable(1, f"cannot read the source {shown}: the reading worker failed")
         return collector.result("0" * 64)
-    if collector.fatal or any(d.severity == "error" for d in collector.diagnostics):
-        return collector.result("0" * 64)
-    collector.digests = _pick_digests(digests, line_total, collector.line_numbers)
     return collector.result(sha256)
 
 
 PARALLEL_MIN_BYTES = 8 << 20
-PARALLEL_SPLIT = 0.76
-"""Share of a JSONL file the parent parses; the worker, which also hashes all of it, parses the rest."""
+SEGMENT_BYTES = 2 << 20
+"""Bytes of a JSONL segment: the two processes end at most one segment apart (about 50 ms)."""
+MIN_SEGMENTS = 16
+"""Smaller files are still cut in this many segments, so that both processes get some."""
 
 
-def _split_offset(path: Path, size: int) -> int | None:
-    """A byte offset just after a line break, about `PARALLEL_SPLIT` into the file."""
+def _can_fork() -> bool:
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _segment_bounds(path: Path, size: int) -> list[int]:
+    """Offsets that cut the file into segments of whole lines: 0, ..., `size`.
+
+    Each inner offset follows a line break, so a segment's lines are the
+    file's lines (a `\\r\\n` is never cut in two).
+    """
+    step = max(1, min(SEGMENT_BYTES, size // MIN_SEGMENTS))
+    bounds = [0]
     with path.open("rb") as stream:
-        stream.seek(int(size * PARALLEL_SPLIT))
-        window = stream.read(1 << 16)
-    at = window.find(b"\n")
-    if at < 0:
-        return None
-    split = int(size * PARALLEL_SPLIT) + at + 1
-    return split if 0 < split < size else None
+        for target in range(step, size, step):
+            if target < bounds[-1]:
+                continue
+            stream.seek(target)
+            window = stream.read(1 << 16)
+            at = window.find(b"\n")
+            if at >= 0 and target + at + 1 < size:
+                bounds.append(target + at + 1)
+    bounds.append(size)
+    return bounds
 
 
 class _Limited(io.RawIOBase):
-    """The first `limit` bytes of a stream."""
+    """The next `limit` bytes of a stream."""
 
     def __init__(self, stream: BinaryIO, limit: int) -> None:
         super().__init__()
@@ -497,18 +522,207 @@ class _Limited(io.RawIOBase):
 
 
 @dataclass
-class _Tail:
-    """What the worker read of the end of a JSONL file, for the parent to append."""
+class SegmentResult:
+    """What the worker read of one segment, compactly: no Python object per line but the ids'.
 
-    line_ids: list[str]
-    line_numbers: array[int]
+    Only a segment read without any problem comes back this way; the parent
+    reads any other itself, in order, so that its diagnostics are exactly
+    those of one sequential read.
+    """
+
+    line_count: int
+    """Lines in the segment, blank ones included: where the next segment's numbering starts."""
+    line_ids: str
+    """The accepted lines' ids joined by newlines (an id holds no newline)."""
+    line_numbers: bytes | None
+    """Their line numbers within the segment (from 1) as `array("I")` bytes; None for 1..count."""
+    digests: bytes
     scene_runs: Runs
     route_runs: Runs
-    diagnostics: list[Diagnostic]
-    record_errors: int
-    fatal: bool
-    duplicate_suspected: bool
     ascending: bool
+
+
+def _count_lines(
+    blocks: Iterator[tuple[int, list[bytes]]], counter: list[int]
+) -> Iterator[tuple[int, list[bytes]]]:
+    for block in blocks:
+        counter[0] += len(block[1])
+        yield block
+
+
+def _read_segment(
+    collector: _Collector, stream: BinaryIO, bounds: list[int], index: int, first_line: int
+) -> int:
+    """Read segment `index` into `collector`, numbering from `first_line`; returns its line count."""
+    start, end = bounds[index], bounds[index + 1]
+    stream.seek(start)
+    counter = [0]
+    blocks = iter_line_blocks(
+        cast(BinaryIO, _Limited(stream, end - start)), None, first_line, at_start=index == 0
+    )
+    _read_jsonl_blocks(collector, _count_lines(blocks, counter))
+    return counter[0]
+
+
+def _segment_result(
+    stream: BinaryIO, display: str, bounds: list[int], index: int
+) -> SegmentResult | None:
+    """In the worker: one segment read on its own, or None when it has anything to report."""
+    collector = _Collector(display, "jsonl")
+    count = _read_segment(collector, stream, bounds, index, 1)
+    if collector.fatal or collector.record_errors or collector.diagnostics:
+        return None
+    numbers = collector.line_numbers
+    contiguous = len(numbers) == count and (not count or numbers[-1] == count)
+    return SegmentResult(
+        line_count=count,
+        line_ids="\n".join(collector.line_ids),
+        line_numbers=None if contiguous else numbers.tobytes(),
+        digests=bytes(collector.digests),
+        scene_runs=collector.scene_runs,
+        route_runs=collector.route_runs,
+        ascending=collector.ascending,
+    )
+
+
+class _Claims:
+    """Which segments are taken: the parent takes from the front, the worker from the back.
+
+    Two integers in shared memory under a lock: `front` is the next segment
+    for the parent, `back` one past the next for the worker; they stop where
+    they meet. Segment 0 is the parent's from the start (it checks the
+    file's encoding and byte order mark).
+    """
+
+    def __init__(self, context: multiprocessing.context.ForkContext, segments: int) -> None:
+        self._lock = context.Lock()
+        self._state = context.RawArray("q", [1, segments])
+
+    def front(self) -> int | None:
+        with self._lock:
+            front, back = int(self._state[0]), int(self._state[1])
+            if front >= back:
+                return None
+            self._state[0] = front + 1
+            return front
+
+    def back(self) -> int | None:
+        with self._lock:
+            front, back = int(self._state[0]), int(self._state[1])
+            if front >= back:
+                return None
+            self._state[1] = back - 1
+            return back - 1
+
+    def stop(self) -> None:
+        """Let the worker take no more segments (the parent stopped at an unreadable line)."""
+        with self._lock:
+            self._state[1] = self._state[0]
+
+
+def _segment_worker_main(
+    path: str, display: str, bounds: list[int], claims: _Claims, out: BinaryIO, conn: Connection
+) -> None:
+    """In the worker: hash the file, then read segments from the back until the parent is met.
+
+    Each clean segment is pickled to `out` (a pipe would block the worker
+    until the parent, busy reading, drains it); the parent gets the file's
+    SHA-256 and where each segment's result lies: `(index, offset, length)`,
+    length -1 for a segment the parent must read itself.
+    """
+    try:
+        with open(path, "rb") as stream:
+            sha256 = hashlib.file_digest(stream, "sha256").hexdigest()
+            where: list[tuple[int, int, int]] = []
+            while (index := claims.back()) is not None:
+                result = _segment_result(stream, display, bounds, index)
+                if result is None:
+                    where.append((index, 0, -1))
+                    continue
+                data = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+                where.append((index, out.tell(), len(data)))
+                out.write(data)
+        out.flush()
+        conn.send((sha256, where))
+    except BaseException:  # the parent reads whatever is missing itself
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _read_jsonl_in_two(
+    collector: _Collector, path: Path, size: int, worker_first: bool = False
+) -> str | None:
+    """Read a JSONL file with a forked worker; returns the file's SHA-256 (None: not computed).
+
+    The parent reads segments in order from the front straight into
+    `collector`; the worker reads from the back, each segment on its own,
+    and hands back the clean ones compactly (`SegmentResult`). Then the
+    parent appends the worker's segments in order, reading itself any the
+    worker found a problem in (or did not get to), so that the first
+    problems reported, their count and the stop at an unreadable line are
+    those of one sequential read. Because neither process waits for the
+    other until the segments run out, the split follows whatever share of
+    the machine each gets.
+    """
+    with path.open("rb") as stream:
+        # One sequential read checks the first chunk of the file: so does this one.
+        problem = encoding_problem(stream.read(READ_CHUNK_BYTES))
+    if problem is not None:
+        raise SourceFormatError(problem)
+    bounds = _segment_bounds(path, size)
+    segments = len(bounds) - 1
+    context = multiprocessing.get_context("fork")
+    claims = _Claims(context, segments)
+    with tempfile.TemporaryFile() as out:
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_segment_worker_main,
+            args=(os.fspath(path), collector.display, bounds, claims, out, send),
+            daemon=True,
+        )
+        process.start()
+        send.close()
+        try:
+            with path.open("rb") as stream:
+                next_line = 1
+                index: int | None = 0
+                first_left = 0  # the parent reads segments 0, 1, ... until the worker's
+                while index is not None and not collector.fatal:
+                    next_line += _read_segment(collector, stream, bounds, index, next_line)
+                    first_left = index + 1
+                    index = None if worker_first else claims.front()
+                if collector.fatal:
+                    claims.stop()
+                    return None
+                try:
+                    message = receive.recv()
+                except EOFError:
+                    message = None
+                sha256, where = message if message is not None else (None, [])
+                found = {index: (offset, length) for index, offset, length in where}
+                for index in range(first_left, segments):
+                    offset, length = found.get(index, (0, -1))
+                    if length < 0:
+                        next_line += _read_segment(collector, stream, bounds, index, next_line)
+                        if collector.stopped():
+                            return None
+                        continue
+                    out.seek(offset)
+                    result: SegmentResult = pickle.loads(out.read(length))
+                    collector.merge_segment(result, next_line)
+                    next_line += result.line_count
+        finally:
+            receive.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    return sha256 if sha256 is not None else _file_sha256(path)
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> bytearray:
@@ -521,54 +735,33 @@ def _pick_digests(digests: bytearray, line_total: int, numbers: array[int]) -> b
     return bytearray(b"".join([view[(n - 1) * size : n * size] for n in numbers]))
 
 
-def _worker_main(
-    path: str, display: str, split: int | None, out: BinaryIO, conn: Connection
-) -> None:
-    """In the worker: hash the file and every line; parse the lines from `split` on.
+def _finish_hashing(collector: _Collector, worker: _SourceWorker) -> str | None:
+    """Take the file's SHA-256 and the accepted lines' digests from the hashing worker."""
+    done = worker.receive()
+    digests = None
+    if done is not None:
+        if not collector.fatal:
+            collector.check_duplicates()  # frees the id set before the digests come in
+        digests = worker.digests(done[1])
+    worker.close()
+    if done is None or digests is None:
+        return None
+    if not (collector.fatal or any(d.severity == "error" for d in collector.diagnostics)):
+        collector.digests = _pick_digests(digests, done[1], collector.line_numbers)
+    return done[0]
 
-    One pass: the lines before `split` (which follows a line break) are only
-    hashed, the ones after it are hashed and parsed as they are read.
-    """
+
+def _worker_main(path: str, out: BinaryIO, conn: Connection) -> None:
+    """In the hashing worker: the SHA-256 of the file and of every line, in one pass."""
     try:
         hasher = hashlib.sha256()
         total = 0
-
-        def digested(
-            blocks: Iterator[tuple[int, list[bytes]]],
-        ) -> Iterator[tuple[int, list[bytes]]]:
-            nonlocal total
-            for block in blocks:
-                lines = block[1]
-                out.write(b"".join(map(_digest, map(_sha256, lines))))
-                total += len(lines)
-                yield block
-
-        tail: _Tail | None = None
         with open(path, "rb") as stream:
-            head = cast(BinaryIO, _Limited(stream, split)) if split is not None else stream
-            for _ in digested(iter_line_blocks(head, hasher.update)):
-                pass
-            if split is not None:
-                collector = _Collector(display, "jsonl")
-                collector.defer_raw_digests = True
-                rest = digested(iter_line_blocks(stream, hasher.update, total + 1, at_start=False))
-                _read_jsonl_blocks(collector, rest)
-                for _ in rest:  # a fatal problem stopped the parse: hash the rest all the same
-                    pass
-                tail = _Tail(
-                    collector.line_ids,
-                    collector.line_numbers,
-                    collector.scene_runs,
-                    collector.route_runs,
-                    collector.diagnostics,
-                    collector.record_errors,
-                    collector.fatal,
-                    collector.duplicate_suspected,
-                    collector.ascending,
-                )
-                collector.seen = set()
+            for _, lines in iter_line_blocks(stream, hasher.update):
+                out.write(sha256_digests(lines))
+                total += len(lines)
         out.flush()
-        conn.send((hasher.hexdigest(), total, tail))
+        conn.send((hasher.hexdigest(), total))
     except BaseException:  # the parent reports the problem from its own read
         conn.send(None)
     finally:
@@ -576,27 +769,20 @@ def _worker_main(
 
 
 class _SourceWorker:
-    """A forked process that hashes the source, and parses its end, while the parent parses."""
+    """A forked process that hashes a TXT source and its lines while the parent reads it."""
 
-    @staticmethod
-    def available() -> bool:
-        return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-
-    def __init__(self, path: Path, display: str, split: int | None) -> None:
+    def __init__(self, path: Path) -> None:
         context = multiprocessing.get_context("fork")
-        self.split = split
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115  # closed by finish()
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_worker_main,
-            args=(os.fspath(path), display, split, self._out, send),
-            daemon=True,
+            target=_worker_main, args=(os.fspath(path), self._out, send), daemon=True
         )
         self._process.start()
         send.close()
 
-    def receive(self) -> tuple[str, int, _Tail | None] | None:
-        """Wait for the worker: (file sha256, lines in the file, the tail it parsed)."""
+    def receive(self) -> tuple[str, int] | None:
+        """Wait for the worker: (file sha256, lines in the file)."""
         try:
             message = self._receive.recv()
         except EOFError:
@@ -605,8 +791,8 @@ class _SourceWorker:
         self._receive.close()
         if message is None:
             return None
-        sha256, total, tail = message
-        return str(sha256), int(total), tail
+        sha256, total = message
+        return str(sha256), int(total)
 
     def digests(self, total: int) -> bytearray | None:
         """Every line's digest, as the worker wrote them."""

@@ -273,6 +273,27 @@ def test_rendering_in_worker_processes_gives_the_same_bytes(
     assert load_plan_bytes.plan_id == plan_id
 
 
+def test_fingerprints_from_a_forked_child_give_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big plans take most fingerprints from a forked child; the bytes must not change."""
+    import io
+
+    from shardplan_compiler import plan_build
+
+    scenes = [f"scene_{1 + i // 7}" for i in range(3000)]
+    write_jsonl(tmp_path / "s.jsonl", lines(len(scenes), scenes))
+    spec = write_spec(tmp_path, "s.jsonl")
+    monkeypatch.setattr(plan_build, "FORK_MIN_SHARDS", 10**9)
+    alone = compile_spec_file(spec).to_bytes()
+    monkeypatch.setattr(plan_build, "FORK_MIN_SHARDS", 1)
+    result = compile_spec_file(spec)
+    assert result.to_bytes() == alone
+    buffer = io.BytesIO()
+    result.write(buffer)  # a second pass over the same document reads the child's files again
+    assert buffer.getvalue() == alone
+
+
 def test_unseekable_output_gets_the_same_bytes(tmp_path: Path) -> None:
     class Pipe:
         def __init__(self) -> None:

@@ -231,14 +231,19 @@ LINE = st.one_of(
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(LINE, min_size=1, max_size=60))
-def test_reading_with_a_worker_equals_reading_alone(lines: list[str]) -> None:
-    """The worker parses the end of the file; merged, it must equal one sequential read."""
+@given(st.lists(LINE, min_size=1, max_size=60), st.booleans())
+def test_reading_with_a_worker_equals_reading_alone(lines: list[str], worker_first: bool) -> None:
+    """The worker reads segments from the end of the file; merged, it must equal one sequential read.
+
+    With `worker_first` the worker reads every segment but the first, so its
+    compact results and the segments it hands back (any with a problem) are
+    always exercised; otherwise the two processes race as they do in use.
+    """
     with tempfile.TemporaryDirectory() as directory:
         source = Path(directory) / "s.jsonl"
         source.write_text("\n".join(lines) + "\n", encoding="utf-8")
         alone = read_source(source, "jsonl", parallel=False)
-        forked = read_source(source, "jsonl", parallel=True)
+        forked = read_source(source, "jsonl", parallel=True, worker_first=worker_first)
     assert forked.diagnostics == alone.diagnostics
     if alone.table is None:
         assert forked.table is None
@@ -281,7 +286,7 @@ def test_duplicate_line_ids_match_a_plain_reference(numbers: list[int], parallel
             "".join(json.dumps({"line_id": f"line_{n:04d}", "text": "t"}) + "\n" for n in numbers),
             encoding="utf-8",
         )
-        result = read_source(source, "jsonl", parallel=parallel)
+        result = read_source(source, "jsonl", parallel=parallel, worker_first=parallel)
     found = [d for d in result.diagnostics if d.code == "SP404"]
     shown = expected[:20]  # the reader lists the first 20 record errors one by one
     assert [d.line for d in found] == [line for line, _ in shown]
