@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import sys
 import tempfile
 from collections import deque
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from operator import itemgetter, mul
 from typing import BinaryIO
 
 from shardplan_compiler.sources import DIGEST_SIZE
+from shardplan_compiler.two_ended import TwoEndedClaims
 from shardplan_schemas.canonical import canonical_json
 
 
@@ -98,45 +98,48 @@ def shard_fingerprints(
 
 
 FingerprintJob = tuple[bytes, "bytes | bytearray", Sequence[int], Sequence[int]]
-"""What one phase's fingerprints need: `(header, digests, starts, ends)`."""
+"""What a batch of fingerprints needs: `(header, digests, starts, ends)`."""
 
 
-class ForkedFingerprints:
-    """The fingerprints of some phases, computed in a forked child while the parent writes the plan.
+class SharedFingerprints:
+    """A plan's fingerprints, batch by batch, computed by the parent and a forked child together.
 
     At rentl's defaults a million-line script has 430,000 shards, and their
-    fingerprints are most of the time spent writing the plan after reading
-    the source; on two cores a child computes those of the later phases
-    while the parent fingerprints and renders the first ones. The child
-    only reads the digests and the shard starts (inherited by `fork`, so
-    few pages are copied: it never touches the line ids, whose reference
-    counts would copy the pages they sit on) and writes 16 bytes a shard to
-    a temporary file per phase, announcing each phase on a pipe when it is
-    done. Whatever goes wrong in the child, `result` returns None and the
-    caller computes the fingerprints itself: the plan's bytes never depend
-    on it.
+    fingerprints were most of the time spent writing the plan after reading
+    the source. The batches are numbered in the order the writer needs them;
+    the parent computes them from the front as it writes, the child from the
+    back (`TwoEndedClaims`), and where they meet the parent takes the
+    child's: 16 bytes a shard from a temporary file, announced on a pipe.
+    The child only reads the digests and the shard starts (inherited by
+    `fork`, so few pages are copied: it never touches the line ids, whose
+    reference counts would copy the pages they sit on). Whatever goes wrong
+    in the child, the parent computes what is missing itself: the plan's
+    bytes never depend on it.
     """
 
     def __init__(self, jobs: Sequence[FingerprintJob]) -> None:
         context = multiprocessing.get_context("fork")
-        # Closed by close().
-        self._files: list[BinaryIO] = [tempfile.TemporaryFile() for _ in jobs]  # noqa: SIM115
+        self._jobs = list(jobs)
+        self._claims = TwoEndedClaims(context, len(self._jobs))
+        self._mine: set[int] = set()
+        self._theirs: dict[int, tuple[int, int]] = {}
+        self._failed = False
+        self._file: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
-            target=_fingerprint_child, args=(list(jobs), self._files, send), daemon=True
+            target=_fingerprint_child,
+            args=(self._jobs, self._claims, self._file, send),
+            daemon=True,
         )
         self._process.start()
         send.close()
-        self._done: set[int] = set()
-        self._failed = False
 
-    @staticmethod
-    def available() -> bool:
-        return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-
-    def result(self, job: int) -> list[str] | None:
-        """The fingerprints (hex) of job `job`, waiting for the child if need be; None if it failed."""
-        while job not in self._done and not self._failed:
+    def get(self, job: int) -> list[str]:
+        """The fingerprints (hex) of batch `job`; batches are asked for in order, maybe twice."""
+        if job in self._mine or (job not in self._theirs and self._claims.front() == job):
+            self._mine.add(job)
+            return shard_fingerprints(*self._jobs[job])
+        while job not in self._theirs and not self._failed:
             try:
                 message = self._receive.recv()
             except (EOFError, OSError):
@@ -144,12 +147,14 @@ class ForkedFingerprints:
             if message is None:
                 self._failed = True
             else:
-                self._done.add(int(message))
-        if self._failed:
-            return None
-        handle = self._files[job]
-        handle.seek(0)
-        text = handle.read().hex()
+                done, offset, length = message
+                self._theirs[int(done)] = (int(offset), int(length))
+        if job not in self._theirs:  # the child failed: compute it here
+            self._mine.add(job)
+            return shard_fingerprints(*self._jobs[job])
+        offset, length = self._theirs[job]
+        self._file.seek(offset)
+        text = self._file.read(length).hex()
         width = 2 * FINGERPRINT_BYTES
         return list(
             map(
@@ -159,24 +164,28 @@ class ForkedFingerprints:
         )
 
     def close(self) -> None:
-        """Stop the child if it still runs and drop its files."""
+        """Stop the child if it still runs and drop its file."""
+        self._claims.stop()
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
         self._receive.close()
-        for handle in self._files:
-            handle.close()
+        self._file.close()
 
 
 FINGERPRINT_BYTES = 16
 
 
-def _fingerprint_child(jobs: list[FingerprintJob], files: list[BinaryIO], conn: Connection) -> None:
+def _fingerprint_child(
+    jobs: list[FingerprintJob], claims: TwoEndedClaims, out: BinaryIO, conn: Connection
+) -> None:
     try:
-        for index, (header, digests, starts, ends) in enumerate(jobs):
-            files[index].write(b"".join(shard_digests(header, digests, starts, ends)))
-            files[index].flush()
-            conn.send(index)
+        while (job := claims.back()) is not None:
+            data = b"".join(shard_digests(*jobs[job]))
+            offset = out.tell()
+            out.write(data)
+            out.flush()
+            conn.send((job, offset, len(data)))
     except BaseException:  # the parent computes what is missing itself
         conn.send(None)
     finally:

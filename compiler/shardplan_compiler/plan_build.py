@@ -21,7 +21,7 @@ from pydantic import JsonValue
 from shardplan_compiler.boundaries import MAX_PIECE_FACTOR
 from shardplan_compiler.fingerprint import (
     FingerprintJob,
-    ForkedFingerprints,
+    SharedFingerprints,
     fingerprint_header,
     shard_fingerprints,
 )
@@ -37,6 +37,7 @@ from shardplan_compiler.sharding import (
     split_groups,
 )
 from shardplan_compiler.sources import SourceTable
+from shardplan_compiler.two_ended import can_fork
 from shardplan_schemas import __version__
 from shardplan_schemas.diagnostics import Severity
 from shardplan_schemas.plan import PLAN_FORMAT
@@ -327,7 +328,7 @@ def shard_batches(
     resolved: ResolvedPhase,
     starts: list[int],
     table: SourceTable,
-    precomputed: Callable[[], list[str] | None] | None = None,
+    shared: Callable[[int], list[str]] | None = None,
 ) -> Iterator[list[str]]:
     """Each shard's canonical JSON line, built column by column, a batch at a time.
 
@@ -335,20 +336,18 @@ def shard_batches(
     plain ASCII, so no value needs escaping. Every column is computed with
     C-level `map`s: a million-line script can have hundreds of thousands of
     shards, and a Python call per shard and field would dominate compiling.
+    `shared(i)` gives the fingerprints of batch `i` when a forked child helps
+    compute them (`SharedFingerprints`).
     """
-    header = phase_header(resolved)
     ids = table.line_ids
-    digests = table.digests
-    all_ends = shard_ends(starts, len(table))
     render = shard_line_format(resolved.phase).__mod__
-    computed = precomputed() if precomputed is not None else None
-    for offset in range(0, len(starts), SHARD_BATCH):
-        batch_starts = starts[offset : offset + SHARD_BATCH]
-        batch_ends = all_ends[offset : offset + SHARD_BATCH]
-        if computed is not None:
-            shas = computed[offset : offset + SHARD_BATCH]
+    for number, (header, _, batch_starts, batch_ends) in enumerate(
+        fingerprint_jobs(resolved, starts, table)
+    ):
+        if shared is not None:
+            shas = shared(number)
         else:
-            shas = shard_fingerprints(header, digests, batch_starts, batch_ends)
+            shas = shard_fingerprints(header, table.digests, batch_starts, batch_ends)
         yield list(
             map(
                 render,
@@ -357,6 +356,23 @@ def shard_batches(
                 ),
             )
         )
+
+
+def fingerprint_jobs(
+    resolved: ResolvedPhase, starts: list[int], table: SourceTable
+) -> list[FingerprintJob]:
+    """A phase's shards in batches of `SHARD_BATCH`: what each batch's fingerprints need."""
+    header = phase_header(resolved)
+    all_ends = shard_ends(starts, len(table))
+    return [
+        (
+            header,
+            table.digests,
+            starts[offset : offset + SHARD_BATCH],
+            all_ends[offset : offset + SHARD_BATCH],
+        )
+        for offset in range(0, len(starts), SHARD_BATCH)
+    ]
 
 
 def whole_milliseconds(seconds: float) -> int:
@@ -375,8 +391,8 @@ def build_document(
 ) -> PlanDocument:
     """The plan (without `plan_id`) as the writer takes it.
 
-    `fork_fingerprints` computes most fingerprints in a forked child while
-    the plan is written (`ForkedFingerprints`); default: for plans of
+    `fork_fingerprints` shares computing the fingerprints with a forked
+    child while the plan is written (`SharedFingerprints`); default: for plans of
     `FORK_MIN_SHARDS` shards or more, on a machine that can fork. The plan's
     bytes are the same either way.
     """
@@ -398,15 +414,14 @@ def build_document(
         },
     }
     documents: list[PhaseDocument] = []
-    forked = (
-        _fork_fingerprints(phases, table, force=fork_fingerprints is True)
+    shared = (
+        _share_fingerprints(phases, table, force=fork_fingerprints is True)
         if fork_fingerprints is not False
         else {}
     )
     for index, item in enumerate(phases):
         resolved = item.resolved
         starts = item.starts or []
-        precomputed = forked.get(index)
         documents.append(
             PhaseDocument(
                 head={
@@ -419,7 +434,7 @@ def build_document(
                     "execution": resolved.execution(),
                 },
                 shard_count=len(starts),
-                shard_batches=partial(shard_batches, resolved, starts, table, precomputed),
+                shard_batches=partial(shard_batches, resolved, starts, table, shared.get(index)),
             )
         )
     return PlanDocument(head=head, phases=documents)
@@ -427,38 +442,28 @@ def build_document(
 
 FORK_MIN_SHARDS = 100_000
 """Below this the fingerprints take under 0.2 s: not worth a fork."""
-CHILD_SHARE = 0.78
-"""Share of the shards whose fingerprints the child computes. The parent also renders every
-shard line, about 0.55 of a fingerprint's cost per shard: so both finish together."""
 
 
-def _fork_fingerprints(
+def _share_fingerprints(
     phases: list[PhaseShards], table: SourceTable, force: bool = False
-) -> dict[int, Callable[[], list[str] | None]]:
-    """Start the fingerprint child for the later phases; each phase's way to get its fingerprints.
+) -> dict[int, Callable[[int], list[str]]]:
+    """Start a child that computes fingerprints with the parent; each phase's way to get them.
 
-    Phases go to the child from the last one backwards while they fit in its
-    share: the parent writes the file front to back, so it reaches the
-    child's phases last, when they are most likely done.
+    The batches of every phase, in the order the plan is written, are shared
+    out from both ends (`SharedFingerprints`).
     """
-    counts = [len(item.starts or []) for item in phases]
-    total = sum(counts)
-    if not ForkedFingerprints.available() or (total < FORK_MIN_SHARDS and not force):
+    total = sum(len(item.starts or []) for item in phases)
+    if not can_fork() or (total < FORK_MIN_SHARDS and not force) or not total:
         return {}
-    chosen: list[int] = []
-    taken = 0
-    for index in reversed(range(len(phases))):
-        if counts[index] and taken + counts[index] <= CHILD_SHARE * total:
-            chosen.append(index)
-            taken += counts[index]
-    if not chosen:
-        return {}
-    chosen.reverse()
     jobs: list[FingerprintJob] = []
-    for index in chosen:
-        starts = phases[index].starts or []
-        header = phase_header(phases[index].resolved)
-        jobs.append((header, table.digests, starts, shard_ends(starts, len(table))))
-    child = ForkedFingerprints(jobs)
-    weakref.finalize(child, child.close)
-    return {index: partial(child.result, job) for job, index in enumerate(chosen)}
+    first_job: dict[int, int] = {}
+    for index, item in enumerate(phases):
+        first_job[index] = len(jobs)
+        jobs.extend(fingerprint_jobs(item.resolved, item.starts or [], table))
+    shared = SharedFingerprints(jobs)
+    weakref.finalize(shared, shared.close)
+    return {index: partial(_offset_get, shared.get, first) for index, first in first_job.items()}
+
+
+def _offset_get(get: Callable[[int], list[str]], first: int, number: int) -> list[str]:
+    return get(first + number)

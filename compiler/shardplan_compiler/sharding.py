@@ -12,7 +12,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import compress, islice
+from operator import ne
 
 from shardplan_compiler.boundaries import content_cuts_of, content_run_starts
 from shardplan_schemas.primitives import Boundaries, Strategy
@@ -30,27 +31,24 @@ class Runs:
     starts: list[int] = field(default_factory=list)
     keys: list[str | None] = field(default_factory=list)
 
-    def extend(self, offset: int, keys: Sequence[object]) -> None:
+    def extend(self, offset: int, keys: Sequence[object], breaks: list[int] | None = None) -> None:
         """Append the runs of `keys`, whose first line has index `offset`.
 
         The first run of `keys` continues the last run so far when it has the
-        same key and starts right where the lines so far end.
+        same key and starts right where the lines so far end. `breaks` are
+        `run_breaks(keys)` when the caller has them already.
         """
         if not keys:
             return
+        if breaks is None:
+            breaks = run_breaks(keys)
         first = keys[0]
-        if keys.count(first) == len(keys):  # one key for all (a route, a long scene): in C
-            if not (self.keys and self.keys[-1] == first):
-                self.starts.append(offset)
-                self.keys.append(first)  # type: ignore[arg-type]  # the reader checked the ids
-            return
-        position = offset
-        for key, group in groupby(keys):
-            length = len(list(group))
-            if not (self.keys and self.keys[-1] == key and position == offset):
-                self.starts.append(position)
-                self.keys.append(key)  # type: ignore[arg-type]  # the reader checked the ids
-            position += length
+        if not (self.keys and self.keys[-1] == first):
+            self.starts.append(offset)
+            self.keys.append(first)  # type: ignore[arg-type]  # the reader checked the ids
+        if breaks:
+            self.starts.extend(map(offset.__add__, breaks))
+            self.keys.extend(map(keys.__getitem__, breaks))  # type: ignore[arg-type]
 
     def append_runs(self, offset: int, runs: Runs) -> None:
         """Append `runs`, whose lines start at index `offset`, continuing the last run if it goes on."""
@@ -69,6 +67,15 @@ class Runs:
     def end_of(self, index: int, line_count: int) -> int:
         """Index one past the last line of run `index`."""
         return self.starts[index + 1] if index + 1 < len(self.starts) else line_count
+
+
+def run_breaks(keys: Sequence[object]) -> list[int]:
+    """Indexes `i` where `keys[i]` differs from `keys[i - 1]`: where a new run starts.
+
+    Two C-level passes (compare neighbours, keep the indexes where they
+    differ), as the source reader calls this for every block of lines.
+    """
+    return list(compress(range(1, len(keys)), map(ne, keys, islice(keys, 1, None))))
 
 
 def shard_starts(

@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import pickle
 import re
-import sys
 import tempfile
 from array import array
 from collections import deque
@@ -43,7 +42,8 @@ from typing import BinaryIO, cast
 import orjson
 
 from shardplan_compiler.boundaries import id_hashes
-from shardplan_compiler.sharding import Runs
+from shardplan_compiler.sharding import Runs, run_breaks
+from shardplan_compiler.two_ended import TwoEndedClaims, can_fork
 from shardplan_schemas.diagnostics import Diagnostic, Severity
 from shardplan_schemas.primitives import SourceFormat
 from shardplan_schemas.source_formats import (
@@ -232,8 +232,11 @@ class _Collector:
                 raise _SlowPath
             scene_ids = list(map(dict.get, dicts, repeat("scene_id")))
             route_ids = list(map(dict.get, dicts, repeat("route_id")))
-            self._check_ids(scene_ids, self.known_scene_ids)
-            self._check_ids(route_ids, self.known_route_ids)
+            scene_breaks = run_breaks(scene_ids)
+            route_breaks = run_breaks(route_ids)
+            # Within a run every value equals the run's first: checking those checks all.
+            self._check_ids(scene_ids, scene_breaks, self.known_scene_ids)
+            self._check_ids(route_ids, route_breaks, self.known_route_ids)
             if "speaker" in fields:
                 speakers = list(map(dict.get, dicts, repeat("speaker")))
                 if (
@@ -253,18 +256,20 @@ class _Collector:
                 digests = sha256_digests(raws)
         except (TypeError, KeyError, orjson.JSONEncodeError) as error:
             raise _SlowPath from error
-        self._store(numbers, line_ids, digests, scene_ids, route_ids)
+        self._store(numbers, line_ids, digests, scene_ids, route_ids, scene_breaks, route_breaks)
 
     @staticmethod
-    def _check_ids(values: list[object], known: set[str | None]) -> None:
-        """Every value is None or a valid id; `known` (which holds None) grows with the ids seen.
+    def _check_ids(values: list[object], breaks: list[int], known: set[str | None]) -> None:
+        """Every run's value is None or a valid id; `known` (which holds None) grows with the ids seen.
 
-        A route spans thousands of lines, so most blocks hold only route ids
-        seen before, which `issuperset` decides in C without building a set.
+        Scenes and routes span many lines, so a block holds a few runs, mostly
+        of ids seen before, which `issuperset` decides in C without building
+        a set.
         """
-        if known.issuperset(values):  # TypeError on an unhashable value
+        firsts = [values[0], *map(values.__getitem__, breaks)]
+        if known.issuperset(firsts):  # TypeError on an unhashable value
             return
-        for value in set(values) - known:
+        for value in set(firsts) - known:
             if not is_valid_id(value):
                 raise _SlowPath
             known.add(value)  # type: ignore[arg-type]
@@ -276,13 +281,15 @@ class _Collector:
         digests: bytes,
         scene_ids: Sequence[object],
         route_ids: Sequence[object],
+        scene_breaks: list[int] | None = None,
+        route_breaks: list[int] | None = None,
     ) -> None:
         offset = len(self.line_ids)
         self._append_ids(line_ids, None)
         self.line_numbers.extend(numbers)
         self.digests += digests
-        self.scene_runs.extend(offset, scene_ids)
-        self.route_runs.extend(offset, route_ids)
+        self.scene_runs.extend(offset, scene_ids, scene_breaks)
+        self.route_runs.extend(offset, route_ids, route_breaks)
 
     def _append_ids(self, line_ids: list[str], ascending: bool | None) -> None:
         """Append ids, tracking whether all ids so far ascend (then none can repeat).
@@ -425,7 +432,7 @@ def read_source(
         before = os.stat(path)
         forked = (
             fmt != "csv"
-            and _can_fork()
+            and can_fork()
             and (parallel or (parallel is None and before.st_size >= PARALLEL_MIN_BYTES))
         )
         if forked and fmt == "jsonl":
@@ -474,10 +481,6 @@ SEGMENT_BYTES = 2 << 20
 """Bytes of a JSONL segment: the two processes end at most one segment apart (about 50 ms)."""
 MIN_SEGMENTS = 16
 """Smaller files are still cut in this many segments, so that both processes get some."""
-
-
-def _can_fork() -> bool:
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _segment_bounds(path: Path, size: int) -> list[int]:
@@ -585,43 +588,13 @@ def _segment_result(
     )
 
 
-class _Claims:
-    """Which segments are taken: the parent takes from the front, the worker from the back.
-
-    Two integers in shared memory under a lock: `front` is the next segment
-    for the parent, `back` one past the next for the worker; they stop where
-    they meet. Segment 0 is the parent's from the start (it checks the
-    file's encoding and byte order mark).
-    """
-
-    def __init__(self, context: multiprocessing.context.ForkContext, segments: int) -> None:
-        self._lock = context.Lock()
-        self._state = context.RawArray("q", [1, segments])
-
-    def front(self) -> int | None:
-        with self._lock:
-            front, back = int(self._state[0]), int(self._state[1])
-            if front >= back:
-                return None
-            self._state[0] = front + 1
-            return front
-
-    def back(self) -> int | None:
-        with self._lock:
-            front, back = int(self._state[0]), int(self._state[1])
-            if front >= back:
-                return None
-            self._state[1] = back - 1
-            return back - 1
-
-    def stop(self) -> None:
-        """Let the worker take no more segments (the parent stopped at an unreadable line)."""
-        with self._lock:
-            self._state[1] = self._state[0]
-
-
 def _segment_worker_main(
-    path: str, display: str, bounds: list[int], claims: _Claims, out: BinaryIO, conn: Connection
+    path: str,
+    display: str,
+    bounds: list[int],
+    claims: TwoEndedClaims,
+    out: BinaryIO,
+    conn: Connection,
 ) -> None:
     """In the worker: hash the file, then read segments from the back until the parent is met.
 
@@ -673,7 +646,7 @@ def _read_jsonl_in_two(
     bounds = _segment_bounds(path, size)
     segments = len(bounds) - 1
     context = multiprocessing.get_context("fork")
-    claims = _Claims(context, segments)
+    claims = TwoEndedClaims(context, segments, reserved=1)  # segment 0 checks the file's start
     with tempfile.TemporaryFile() as out:
         receive, send = context.Pipe(duplex=False)
         process = context.Process(

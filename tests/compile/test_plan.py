@@ -276,7 +276,7 @@ def test_rendering_in_worker_processes_gives_the_same_bytes(
 def test_fingerprints_from_a_forked_child_give_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Big plans take most fingerprints from a forked child; the bytes must not change."""
+    """Big plans share their fingerprints with a forked child; the bytes must not change."""
     import io
 
     from shardplan_compiler import plan_build
@@ -292,6 +292,29 @@ def test_fingerprints_from_a_forked_child_give_the_same_bytes(
     buffer = io.BytesIO()
     result.write(buffer)  # a second pass over the same document reads the child's files again
     assert buffer.getvalue() == alone
+
+
+def test_shared_fingerprints_equal_computing_them_alone() -> None:
+    """Every batch, asked for in order (and again, as the unseekable writer does), is the same."""
+    from shardplan_compiler.fingerprint import SharedFingerprints, shard_fingerprints
+
+    digests = bytearray(b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(500)))
+    jobs: list[tuple[bytes, bytes | bytearray, list[int], list[int]]] = [
+        (
+            f"phase {i}".encode(),
+            digests,
+            list(range(i, 500, 7)),
+            [min(end, 500) for end in range(i + 7, 507, 7)],
+        )
+        for i in range(40)
+    ]
+    expected = [shard_fingerprints(*job) for job in jobs]
+    shared = SharedFingerprints(jobs)
+    try:
+        assert [shared.get(i) for i in range(len(jobs))] == expected
+        assert [shared.get(i) for i in range(len(jobs))] == expected
+    finally:
+        shared.close()
 
 
 def test_unseekable_output_gets_the_same_bytes(tmp_path: Path) -> None:
