@@ -20,8 +20,6 @@ from pydantic import JsonValue
 
 from shardplan_compiler.boundaries import MAX_PIECE_FACTOR
 from shardplan_compiler.fingerprint import (
-    FingerprintJob,
-    SharedFingerprints,
     fingerprint_header,
     shard_fingerprints,
 )
@@ -37,7 +35,7 @@ from shardplan_compiler.sharding import (
     split_groups,
 )
 from shardplan_compiler.sources import SourceTable
-from shardplan_compiler.two_ended import can_fork
+from shardplan_compiler.two_ended import SharedWork, can_fork
 from shardplan_schemas import __version__
 from shardplan_schemas.diagnostics import Severity
 from shardplan_schemas.plan import PLAN_FORMAT
@@ -324,11 +322,47 @@ def phase_header(resolved: ResolvedPhase) -> bytes:
     )
 
 
+def shard_template_format(phase: str) -> str:
+    """`SHARD_TEMPLATE` as a `%` format of (end, sha256, start) whose result is itself a `%` format.
+
+    The result leaves a `%s` where the line id goes: a forked child renders
+    everything but the ids (it must not touch them, see `SharedWork` in
+    `_share_batches`), and the parent fills in a whole batch of ids with one
+    `%`. The phase is escaped for both rounds.
+    """
+    return SHARD_TEMPLATE.format("%d", phase.replace("%", "%%%%"), "%%s", "%s", "%d")
+
+
+@dataclass(frozen=True)
+class ShardBatch:
+    """A batch of one phase's shards: what its fingerprints and lines need."""
+
+    header: bytes
+    phase: str
+    starts: list[int]
+    ends: list[int]
+
+
+def phase_batches(resolved: ResolvedPhase, starts: list[int], line_count: int) -> list[ShardBatch]:
+    """A phase's shards in batches of `SHARD_BATCH`."""
+    header = phase_header(resolved)
+    ends = shard_ends(starts, line_count)
+    return [
+        ShardBatch(
+            header,
+            resolved.phase,
+            starts[offset : offset + SHARD_BATCH],
+            ends[offset : offset + SHARD_BATCH],
+        )
+        for offset in range(0, len(starts), SHARD_BATCH)
+    ]
+
+
 def shard_batches(
     resolved: ResolvedPhase,
     starts: list[int],
     table: SourceTable,
-    shared: Callable[[int], list[str]] | None = None,
+    shared: Callable[[int], bytes | None] | None = None,
 ) -> Iterator[list[str]]:
     """Each shard's canonical JSON line, built column by column, a batch at a time.
 
@@ -336,43 +370,27 @@ def shard_batches(
     plain ASCII, so no value needs escaping. Every column is computed with
     C-level `map`s: a million-line script can have hundreds of thousands of
     shards, and a Python call per shard and field would dominate compiling.
-    `shared(i)` gives the fingerprints of batch `i` when a forked child helps
-    compute them (`SharedFingerprints`).
+    `shared(i)` gives batch `i` rendered but for its ids (`batch_template`)
+    when a forked child did it, None when this process must.
     """
     ids = table.line_ids
     render = shard_line_format(resolved.phase).__mod__
-    for number, (header, _, batch_starts, batch_ends) in enumerate(
-        fingerprint_jobs(resolved, starts, table)
-    ):
-        if shared is not None:
-            shas = shared(number)
-        else:
-            shas = shard_fingerprints(header, table.digests, batch_starts, batch_ends)
-        yield list(
-            map(
-                render,
-                zip(
-                    batch_ends, map(ids.__getitem__, batch_starts), shas, batch_starts, strict=True
-                ),
-            )
-        )
+    for number, batch in enumerate(phase_batches(resolved, starts, len(table))):
+        template = shared(number) if shared is not None else None
+        first_ids = map(ids.__getitem__, batch.starts)
+        if template is not None:
+            # One `%` fills in the whole batch: its lines joined by newlines, as one item.
+            yield [template.decode("ascii") % tuple(first_ids)]
+            continue
+        shas = shard_fingerprints(batch.header, table.digests, batch.starts, batch.ends)
+        yield list(map(render, zip(batch.ends, first_ids, shas, batch.starts, strict=True)))
 
 
-def fingerprint_jobs(
-    resolved: ResolvedPhase, starts: list[int], table: SourceTable
-) -> list[FingerprintJob]:
-    """A phase's shards in batches of `SHARD_BATCH`: what each batch's fingerprints need."""
-    header = phase_header(resolved)
-    all_ends = shard_ends(starts, len(table))
-    return [
-        (
-            header,
-            table.digests,
-            starts[offset : offset + SHARD_BATCH],
-            all_ends[offset : offset + SHARD_BATCH],
-        )
-        for offset in range(0, len(starts), SHARD_BATCH)
-    ]
+def batch_template(batch: ShardBatch, digests: bytes | bytearray) -> bytes:
+    """A batch's lines joined by newlines, with `%s` where each line id goes (see `shard_batches`)."""
+    shas = shard_fingerprints(batch.header, digests, batch.starts, batch.ends)
+    render = shard_template_format(batch.phase).__mod__
+    return "\n".join(map(render, zip(batch.ends, shas, batch.starts, strict=True))).encode("ascii")
 
 
 def whole_milliseconds(seconds: float) -> int:
@@ -391,8 +409,8 @@ def build_document(
 ) -> PlanDocument:
     """The plan (without `plan_id`) as the writer takes it.
 
-    `fork_fingerprints` shares computing the fingerprints with a forked
-    child while the plan is written (`SharedFingerprints`); default: for plans of
+    `fork_fingerprints` shares fingerprinting and rendering the shards with a
+    forked child while the plan is written (`_share_batches`); default: for plans of
     `FORK_MIN_SHARDS` shards or more, on a machine that can fork. The plan's
     bytes are the same either way.
     """
@@ -415,7 +433,7 @@ def build_document(
     }
     documents: list[PhaseDocument] = []
     shared = (
-        _share_fingerprints(phases, table, force=fork_fingerprints is True)
+        _share_batches(phases, table, force=fork_fingerprints is True)
         if fork_fingerprints is not False
         else {}
     )
@@ -441,29 +459,37 @@ def build_document(
 
 
 FORK_MIN_SHARDS = 100_000
-"""Below this the fingerprints take under 0.2 s: not worth a fork."""
+"""Below this fingerprinting and rendering take under 0.3 s: not worth a fork."""
 
 
-def _share_fingerprints(
+def _share_batches(
     phases: list[PhaseShards], table: SourceTable, force: bool = False
-) -> dict[int, Callable[[int], list[str]]]:
-    """Start a child that computes fingerprints with the parent; each phase's way to get them.
+) -> dict[int, Callable[[int], bytes | None]]:
+    """Start a child that renders shard batches with the parent; each phase's way to get them.
 
-    The batches of every phase, in the order the plan is written, are shared
-    out from both ends (`SharedFingerprints`).
+    At rentl's defaults a million-line script has 430,000 shards, and their
+    fingerprints and lines were most of the time spent after reading the
+    source. The batches of every phase, in the order the plan is written,
+    are shared out from both ends (`SharedWork`): the child fingerprints its
+    batches and renders them but for the line ids; it only reads the digests
+    and the shard starts (inherited by `fork`, so few pages are copied),
+    never the ids, whose reference counts would copy the pages they sit on.
     """
     total = sum(len(item.starts or []) for item in phases)
     if not can_fork() or (total < FORK_MIN_SHARDS and not force) or not total:
         return {}
-    jobs: list[FingerprintJob] = []
-    first_job: dict[int, int] = {}
+    batches: list[ShardBatch] = []
+    first_batch: dict[int, int] = {}
     for index, item in enumerate(phases):
-        first_job[index] = len(jobs)
-        jobs.extend(fingerprint_jobs(item.resolved, item.starts or [], table))
-    shared = SharedFingerprints(jobs)
+        first_batch[index] = len(batches)
+        batches.extend(phase_batches(item.resolved, item.starts or [], len(table)))
+    digests = table.digests
+    shared = SharedWork(len(batches), lambda number: batch_template(batches[number], digests))
     weakref.finalize(shared, shared.close)
-    return {index: partial(_offset_get, shared.get, first) for index, first in first_job.items()}
+    return {
+        index: partial(_offset_take, shared.take, first) for index, first in first_batch.items()
+    }
 
 
-def _offset_get(get: Callable[[int], list[str]], first: int, number: int) -> list[str]:
-    return get(first + number)
+def _offset_take(take: Callable[[int], bytes | None], first: int, number: int) -> bytes | None:
+    return take(first + number)

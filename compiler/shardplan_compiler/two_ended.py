@@ -15,6 +15,10 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import sys
+import tempfile
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import BinaryIO
 
 
 def can_fork() -> bool:
@@ -58,3 +62,80 @@ class TwoEndedClaims:
         """Let the child take no more pieces."""
         with self._lock:
             self._state[1] = self._state[0]
+
+
+class SharedWork:
+    """Pieces of work `0 .. count - 1` done by the parent and a forked child together.
+
+    The parent asks for the pieces in order (`take`) and does those it
+    claims itself; the child does pieces from the back with `child_part`
+    and leaves its bytes in a temporary file, announcing each on a pipe (a
+    pipe alone would block the child until the parent, busy with its own
+    pieces, drained it). Where they meet the parent takes the child's
+    bytes. Whatever goes wrong in the child, `take` returns None for the
+    pieces it did not deliver and the parent does them itself, so what is
+    built never depends on the child. A piece may be taken again (a writer
+    that makes two passes): the child's bytes are read again, the parent's
+    own pieces are its to redo.
+    """
+
+    def __init__(self, count: int, child_part: Callable[[int], bytes]) -> None:
+        context = multiprocessing.get_context("fork")
+        self._claims = TwoEndedClaims(context, count)
+        self._mine: set[int] = set()
+        self._theirs: dict[int, tuple[int, int]] = {}
+        self._failed = False
+        self._file: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_child_main, args=(child_part, self._claims, self._file, send), daemon=True
+        )
+        self._process.start()
+        send.close()
+
+    def take(self, index: int) -> bytes | None:
+        """The child's bytes for piece `index`, or None when the parent must do it itself."""
+        if index in self._mine or (index not in self._theirs and self._claims.front() == index):
+            self._mine.add(index)
+            return None
+        while index not in self._theirs and not self._failed:
+            try:
+                message = self._receive.recv()
+            except (EOFError, OSError):
+                message = None
+            if message is None:
+                self._failed = True
+            else:
+                done, offset, length = message
+                self._theirs[int(done)] = (int(offset), int(length))
+        if index not in self._theirs:  # the child failed before this piece
+            self._mine.add(index)
+            return None
+        offset, length = self._theirs[index]
+        self._file.seek(offset)
+        return self._file.read(length)
+
+    def close(self) -> None:
+        """Stop the child if it still runs and drop its file."""
+        self._claims.stop()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
+        self._file.close()
+
+
+def _child_main(
+    child_part: Callable[[int], bytes], claims: TwoEndedClaims, out: BinaryIO, conn: Connection
+) -> None:
+    try:
+        while (index := claims.back()) is not None:
+            data = child_part(index)
+            offset = out.tell()
+            out.write(data)
+            out.flush()
+            conn.send((index, offset, len(data)))
+    except BaseException:  # the parent does what is missing itself
+        conn.send(None)
+    finally:
+        conn.close()

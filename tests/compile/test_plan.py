@@ -276,7 +276,7 @@ def test_rendering_in_worker_processes_gives_the_same_bytes(
 def test_fingerprints_from_a_forked_child_give_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Big plans share their fingerprints with a forked child; the bytes must not change."""
+    """Big plans share fingerprinting and rendering with a forked child; the bytes must not change."""
     import io
 
     from shardplan_compiler import plan_build
@@ -294,27 +294,24 @@ def test_fingerprints_from_a_forked_child_give_the_same_bytes(
     assert buffer.getvalue() == alone
 
 
-def test_shared_fingerprints_equal_computing_them_alone() -> None:
-    """Every batch, asked for in order (and again, as the unseekable writer does), is the same."""
-    from shardplan_compiler.fingerprint import SharedFingerprints, shard_fingerprints
+def test_shared_work_gives_each_piece_once_from_either_process() -> None:
+    """The parent does the pieces it claims (None) and gets the child's bytes for the others."""
+    import time
 
-    digests = bytearray(b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(500)))
-    jobs: list[tuple[bytes, bytes | bytearray, list[int], list[int]]] = [
-        (
-            f"phase {i}".encode(),
-            digests,
-            list(range(i, 500, 7)),
-            [min(end, 500) for end in range(i + 7, 507, 7)],
-        )
-        for i in range(40)
-    ]
-    expected = [shard_fingerprints(*job) for job in jobs]
-    shared = SharedFingerprints(jobs)
+    from shardplan_compiler.two_ended import SharedWork
+
+    shared = SharedWork(40, lambda index: f"piece {index}".encode())
     try:
-        assert [shared.get(i) for i in range(len(jobs))] == expected
-        assert [shared.get(i) for i in range(len(jobs))] == expected
+        time.sleep(0.2)  # let the child take some pieces from the back
+        first = [shared.take(index) for index in range(40)]
+        again = [shared.take(index) for index in range(40)]  # as a two-pass writer does
     finally:
         shared.close()
+    assert first == again
+    for index, piece in enumerate(first):
+        assert piece is None or piece == f"piece {index}".encode()
+    mine = [index for index, piece in enumerate(first) if piece is None]
+    assert mine == list(range(len(mine)))  # the parent's are a prefix: claimed from the front
 
 
 def test_unseekable_output_gets_the_same_bytes(tmp_path: Path) -> None:
