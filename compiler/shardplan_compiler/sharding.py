@@ -73,8 +73,12 @@ def run_breaks(keys: Sequence[object]) -> list[int]:
     """Indexes `i` where `keys[i]` differs from `keys[i - 1]`: where a new run starts.
 
     Two C-level passes (compare neighbours, keep the indexes where they
-    differ), as the source reader calls this for every block of lines.
+    differ), as the source reader calls this for every block of lines; one
+    (`count`) when the first and last keys agree, as they do in most blocks
+    of a route, which spans thousands of lines.
     """
+    if not keys or (keys[0] == keys[-1] and keys.count(keys[0]) == len(keys)):
+        return []
     return list(compress(range(1, len(keys)), map(ne, keys, islice(keys, 1, None))))
 
 
