@@ -11,6 +11,7 @@ once through `ShardPlan` when someone asks for the model.
 from __future__ import annotations
 
 import weakref
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -322,47 +323,11 @@ def phase_header(resolved: ResolvedPhase) -> bytes:
     )
 
 
-def shard_template_format(phase: str) -> str:
-    """`SHARD_TEMPLATE` as a `%` format of (end, sha256, start) whose result is itself a `%` format.
-
-    The result leaves a `%s` where the line id goes: a forked child renders
-    everything but the ids (it must not touch them, see `SharedWork` in
-    `_share_batches`), and the parent fills in a whole batch of ids with one
-    `%`. The phase is escaped for both rounds.
-    """
-    return SHARD_TEMPLATE.format("%d", phase.replace("%", "%%%%"), "%%s", "%s", "%d")
-
-
-@dataclass(frozen=True)
-class ShardBatch:
-    """A batch of one phase's shards: what its fingerprints and lines need."""
-
-    header: bytes
-    phase: str
-    starts: list[int]
-    ends: list[int]
-
-
-def phase_batches(resolved: ResolvedPhase, starts: list[int], line_count: int) -> list[ShardBatch]:
-    """A phase's shards in batches of `SHARD_BATCH`."""
-    header = phase_header(resolved)
-    ends = shard_ends(starts, line_count)
-    return [
-        ShardBatch(
-            header,
-            resolved.phase,
-            starts[offset : offset + SHARD_BATCH],
-            ends[offset : offset + SHARD_BATCH],
-        )
-        for offset in range(0, len(starts), SHARD_BATCH)
-    ]
-
-
 def shard_batches(
     resolved: ResolvedPhase,
     starts: list[int],
     table: SourceTable,
-    shared: Callable[[int], bytes | None] | None = None,
+    shared: Callable[[int], str] | None = None,
 ) -> Iterator[list[str]]:
     """Each shard's canonical JSON line, built column by column, a batch at a time.
 
@@ -370,27 +335,71 @@ def shard_batches(
     plain ASCII, so no value needs escaping. Every column is computed with
     C-level `map`s: a million-line script can have hundreds of thousands of
     shards, and a Python call per shard and field would dominate compiling.
-    `shared(i)` gives batch `i` rendered but for its ids (`batch_template`)
-    when a forked child did it, None when this process must.
+    `shared(i)` gives batch `i` as its lines joined by newlines, when a
+    forked child helps render them (`_share_batches`).
     """
+    if shared is not None:
+        for number in range((len(starts) + SHARD_BATCH - 1) // SHARD_BATCH):
+            yield [shared(number)]  # a batch's lines joined by newlines, as one item
+        return
     ids = table.line_ids
+    digests = table.digests
+    all_ends = shard_ends(starts, len(table))
     render = shard_line_format(resolved.phase).__mod__
-    for number, batch in enumerate(phase_batches(resolved, starts, len(table))):
-        template = shared(number) if shared is not None else None
-        first_ids = map(ids.__getitem__, batch.starts)
-        if template is not None:
-            # One `%` fills in the whole batch: its lines joined by newlines, as one item.
-            yield [template.decode("ascii") % tuple(first_ids)]
-            continue
-        shas = shard_fingerprints(batch.header, table.digests, batch.starts, batch.ends)
-        yield list(map(render, zip(batch.ends, first_ids, shas, batch.starts, strict=True)))
+    header = phase_header(resolved)
+    for offset in range(0, len(starts), SHARD_BATCH):
+        batch_starts = starts[offset : offset + SHARD_BATCH]
+        batch_ends = all_ends[offset : offset + SHARD_BATCH]
+        shas = shard_fingerprints(header, digests, batch_starts, batch_ends)
+        first_ids = map(ids.__getitem__, batch_starts)
+        yield list(map(render, zip(batch_ends, first_ids, shas, batch_starts, strict=True)))
 
 
-def batch_template(batch: ShardBatch, digests: bytes | bytearray) -> bytes:
-    """A batch's lines joined by newlines, with `%s` where each line id goes (see `shard_batches`)."""
+@dataclass(frozen=True)
+class ShardBatch:
+    """A batch of one phase's shards, in compact form: all that rendering it needs but the digests.
+
+    Made before the plan-writing child is forked, so that neither process
+    touches a line id or a shard start afterwards: with a million ids on
+    shared pages, the reference counts one process bumps would copy every
+    page they sit on (a first try, that rendered from the ids, took the
+    process tree's memory from 180 to 278 MiB).
+    """
+
+    header: bytes
+    line_format: str
+    starts: array[int]
+    ends: array[int]
+    ids: str
+    """The line ids at the shards' starts, joined by newlines."""
+
+
+def phase_batches(
+    resolved: ResolvedPhase, starts: list[int], table: SourceTable
+) -> list[ShardBatch]:
+    """A phase's shards in batches of `SHARD_BATCH`."""
+    header = phase_header(resolved)
+    line_format = shard_line_format(resolved.phase)
+    ends = shard_ends(starts, len(table))
+    ids = table.line_ids
+    return [
+        ShardBatch(
+            header,
+            line_format,
+            array("q", starts[offset : offset + SHARD_BATCH]),
+            array("q", ends[offset : offset + SHARD_BATCH]),
+            "\n".join(map(ids.__getitem__, starts[offset : offset + SHARD_BATCH])),
+        )
+        for offset in range(0, len(starts), SHARD_BATCH)
+    ]
+
+
+def render_batch(batch: ShardBatch, digests: bytes | bytearray) -> str:
+    """A batch's shard lines, joined by newlines."""
     shas = shard_fingerprints(batch.header, digests, batch.starts, batch.ends)
-    render = shard_template_format(batch.phase).__mod__
-    return "\n".join(map(render, zip(batch.ends, shas, batch.starts, strict=True))).encode("ascii")
+    render = batch.line_format.__mod__
+    first_ids = batch.ids.split("\n")
+    return "\n".join(map(render, zip(batch.ends, first_ids, shas, batch.starts, strict=True)))
 
 
 def whole_milliseconds(seconds: float) -> int:
@@ -464,16 +473,14 @@ FORK_MIN_SHARDS = 100_000
 
 def _share_batches(
     phases: list[PhaseShards], table: SourceTable, force: bool = False
-) -> dict[int, Callable[[int], bytes | None]]:
+) -> dict[int, Callable[[int], str]]:
     """Start a child that renders shard batches with the parent; each phase's way to get them.
 
     At rentl's defaults a million-line script has 430,000 shards, and their
     fingerprints and lines were most of the time spent after reading the
     source. The batches of every phase, in the order the plan is written,
-    are shared out from both ends (`SharedWork`): the child fingerprints its
-    batches and renders them but for the line ids; it only reads the digests
-    and the shard starts (inherited by `fork`, so few pages are copied),
-    never the ids, whose reference counts would copy the pages they sit on.
+    are shared out from both ends (`SharedWork`); each process fingerprints
+    and renders its own from the compact `ShardBatch`es and the digests.
     """
     total = sum(len(item.starts or []) for item in phases)
     if not can_fork() or (total < FORK_MIN_SHARDS and not force) or not total:
@@ -482,14 +489,19 @@ def _share_batches(
     first_batch: dict[int, int] = {}
     for index, item in enumerate(phases):
         first_batch[index] = len(batches)
-        batches.extend(phase_batches(item.resolved, item.starts or [], len(table)))
+        batches.extend(phase_batches(item.resolved, item.starts or [], table))
     digests = table.digests
-    shared = SharedWork(len(batches), lambda number: batch_template(batches[number], digests))
+    shared = SharedWork(
+        len(batches), lambda number: render_batch(batches[number], digests).encode("ascii")
+    )
     weakref.finalize(shared, shared.close)
-    return {
-        index: partial(_offset_take, shared.take, first) for index, first in first_batch.items()
-    }
+
+    def batch(number: int) -> str:
+        done = shared.take(number)
+        return render_batch(batches[number], digests) if done is None else done.decode("ascii")
+
+    return {index: partial(_offset, batch, first) for index, first in first_batch.items()}
 
 
-def _offset_take(take: Callable[[int], bytes | None], first: int, number: int) -> bytes | None:
-    return take(first + number)
+def _offset(get: Callable[[int], str], first: int, number: int) -> str:
+    return get(first + number)
