@@ -20,10 +20,7 @@ from functools import partial
 from pydantic import JsonValue
 
 from shardplan_compiler.boundaries import MAX_PIECE_FACTOR
-from shardplan_compiler.fingerprint import (
-    fingerprint_header,
-    shard_fingerprints,
-)
+from shardplan_compiler.fingerprint import fingerprint_header, shard_fingerprints
 from shardplan_compiler.plan_io import PhaseDocument, PlanDocument
 from shardplan_compiler.sharding import (
     HEAVY_SKEW,
