@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from shardplan_executor.fingerprint import UnitFingerprint, inputs_digest
-from shardplan_executor.journal import MANIFEST_NAME, RunManifest
+from shardplan_executor.journal import MANIFEST_NAME, RUN_FORMAT, RunManifest
 from shardplan_executor.plan_reader import PhaseShards
 from shardplan_executor.progress import Progress
 from shardplan_executor.record_index import InputIndex, OutputFiles, Upstream
@@ -43,9 +43,15 @@ def _resume_source(run_dir: Path, plan_id: str, progress: Progress) -> OldRun | 
     if not manifest.exists():
         return None
     try:
-        owner = RunManifest.model_validate_json(manifest.read_bytes()).plan_id
+        read = RunManifest.model_validate_json(manifest.read_bytes())
+        owner, manifest_format = read.plan_id, read.format
     except (OSError, ValidationError):
         return f"{manifest} is not a shardplan run manifest; give another --out"
+    if manifest_format != RUN_FORMAT:
+        return (
+            f"{run_dir} was written by an earlier shardplan (run format {manifest_format!r}); "
+            "give another --out, or delete it and run again"
+        )
     if owner != plan_id:
         return f"{run_dir} holds a run of another plan ({owner}); give another --out"
     try:
@@ -77,13 +83,16 @@ def dry_run(
 class _KnownOutputs(OutputFiles):
     """Upstream outputs as a dry run knows them: in memory, from `--out` or a `--reuse` run."""
 
-    def __init__(self, known: dict[str, bytes]) -> None:
-        super().__init__(Path())
+    def __init__(self, known: dict[tuple[str, int], bytes]) -> None:
+        super().__init__(None)
         self.known = known
+
+    def whole(self, upstream: Upstream, shard_index: int) -> bytes:
+        return self.known[(upstream.segment, shard_index)]
 
     def read(self, upstream: Upstream, shard_index: int, first: int, end: int) -> bytes:
         self.records_read += end - first
-        data = self.known[upstream.path(shard_index)]
+        data = self.whole(upstream, shard_index)
         offsets = upstream.offsets.get(shard_index)
         if offsets is not None:
             return data[offsets[first] : offsets[end]]
@@ -136,9 +145,9 @@ def _report(
     progress: Progress,
 ) -> int:
     plan = verified.plan
-    known: dict[str, bytes] = {}
-    """Outputs a run would have when a later phase starts, by output path."""
-    index = InputIndex(Path(), verified.source, verified.start_ids, files=_KnownOutputs(known))
+    known: dict[tuple[str, int], bytes] = {}
+    """Outputs a run would have when a later phase starts, by segment and shard."""
+    index = InputIndex(None, verified.source, verified.start_ids, files=_KnownOutputs(known))
     dirty = _Dirty()
     say = progress.report
     say("dry run: no handler is called and nothing is written")
@@ -171,7 +180,7 @@ def _report(
         index.open_phase(phase_index, phase, shards)
         dirty.add_phase(phase_index, shards)
         for unit, output in outputs:
-            known[unit.output_path] = output
+            known[(unit.segment, unit.shard_index)] = output
             index.add_output(unit, output)
         would_run = sum(reasons.values())
         totals.update(run=would_run, reused=reused, done=done)

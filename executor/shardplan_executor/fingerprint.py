@@ -6,9 +6,9 @@ its agents, its sharding and its lines), its language, the handler, and the
 fingerprints are the same handler call, so a deterministic handler would
 return the same records: the output of one can be reused for the other.
 
-The inputs are digested as the handler receives them — the canonical JSON of
-the mapping `inputs_for(unit)` returns — at dispatch time, from the outputs
-of this run. So a unit whose upstream reran but produced identical records
+The inputs are digested as the handler receives them — the records of the
+mapping `inputs_for(unit)` returns, as the bytes they are stored in — at
+dispatch time, from the outputs of this run. So a unit whose upstream reran but produced identical records
 keeps its fingerprint (early cutoff), and one whose upstream output changed
 does not.
 """
@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from itertools import islice
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
 
-from shardplan_schemas.canonical import canonical_json
 from shardplan_schemas.task import Record
 
 DIGEST_BLOCK = 4096
@@ -39,7 +39,8 @@ class UnitFingerprint(BaseModel):
         "handler has a `version` attribute."
     )
     inputs_sha256: str = Field(
-        description="SHA-256 (hex) of the canonical JSON of the unit's `inputs`."
+        description="SHA-256 (hex) of the unit's `inputs` as stored: each phase name as a "
+        "JSON string and a newline, then its records as JSON Lines."
     )
 
 
@@ -56,21 +57,31 @@ def handler_identity(reference: str, handler: object) -> str:
 
 
 def inputs_digest(inputs: Mapping[str, Iterable[Record]]) -> str:
-    """Hex SHA-256 of the canonical JSON of a task's `inputs` (sorted keys, no spaces, UTF-8).
+    """Hex SHA-256 of a task's `inputs` as they are stored.
 
-    The bytes are those of `canonical_json({name: list(records), ...})`, but
-    streamed a block of records at a time: inputs are lazy `RecordSequence`s,
-    and an export unit after a `full` phase receives every record of its
-    language, which as one list would be a million dicts in memory.
+    For each phase name in code-point order: the name as a JSON string and a
+    newline, then its records as JSON Lines in the executor's encoding
+    (`records.encode_records`: orjson's compact form, one record a line).
+    A header line starts with a quote and a record line with a brace, so the
+    bytes say unambiguously which records belong to which phase.
+
+    The records are hashed as the bytes the upstream units wrote, never
+    decoded: a `RecordSequence` hands over its JSON Lines (`raw_parts`). A
+    deterministic handler writes the same bytes for the same records, and
+    equal bytes are equal records, so a digest never makes a unit look
+    unchanged when it is not. Digesting the canonical JSON of the decoded
+    records instead cost 40 % of a run at 100,000 lines (issue 14).
     """
-    digest = hashlib.sha256(b"{")
-    for number, name in enumerate(sorted(inputs)):  # code-point order, as canonical JSON
-        digest.update((b"," if number else b"") + canonical_json(name) + b":[")
-        records = iter(inputs[name])
-        first = True
-        while block := list[JsonValue](islice(records, DIGEST_BLOCK)):
-            digest.update((b"" if first else b",") + canonical_json(block)[1:-1])
-            first = False
-        digest.update(b"]")
-    digest.update(b"}")
+    digest = hashlib.sha256()
+    for name in sorted(inputs):  # code-point order
+        digest.update(orjson.dumps(name) + b"\n")
+        records = inputs[name]
+        raw_parts = getattr(records, "raw_parts", None)
+        if raw_parts is not None:
+            for part in raw_parts():
+                digest.update(part)
+            continue
+        iterator = iter(records)
+        while block := list(islice(iterator, DIGEST_BLOCK)):
+            digest.update(b"".join(orjson.dumps(record) + b"\n" for record in block))
     return digest.hexdigest()

@@ -1,11 +1,12 @@
 """The run directory's append-only journal of finished units.
 
 `journal.jsonl` holds one record per finished unit: its id, the shard's
-sha256, the output file and that file's sha256 (no file, `output: null`, for
-a unit that returned no records: there is nothing to write). A record is appended only
-after the output is atomically in place, so a journaled unit always has its
-output; a run killed between the two merely runs that unit again. A record
-torn by a kill (no final newline) is cut off when the journal is reopened.
+sha256, where its records are (the segment, `offset` and `length`, see
+`store`), their sha256 and how many there are (no segment, `output: null`,
+for a unit that returned no records). A record is appended only after the
+unit's bytes are written, so a journaled unit always has its output; a run
+killed between the two merely runs that unit again. A record torn by a kill
+(no final newline) is cut off when the journal is reopened.
 
 `run.json` names the plan the directory belongs to, so another plan is refused
 instead of mixing two runs' outputs.
@@ -28,7 +29,8 @@ from shardplan_executor.outputs import atomic_write, fsync_directory, write_all
 JOURNAL_NAME = "journal.jsonl"
 MANIFEST_NAME = "run.json"
 LOCK_NAME = ".lock"
-RUN_FORMAT = "shardplan-run/1"
+RUN_FORMAT = "shardplan-run/2"
+"""Format 2: outputs in segments (`store`). Format 1 had one file per unit."""
 READ_BYTES = 1 << 22
 
 
@@ -40,7 +42,11 @@ class JournalRecord(BaseModel):
     id: str
     sha256: str
     output: str | None
-    """The output file, relative to the run directory; None when there were no records."""
+    """The segment, relative to the run directory; None when there were no records."""
+    offset: int
+    """Where the unit's records start in the segment (0 without records)."""
+    length: int
+    """Their length in bytes."""
     output_sha256: str
     records: int
     fingerprint: UnitFingerprint | None = None
@@ -82,6 +88,13 @@ def claim_run_directory(run_dir: Path, plan_id: str, *, fsync: bool = True) -> b
                 f"{manifest_path} is not a shardplan run manifest ({type(error).__name__}); "
                 "give another --out"
             ) from None
+        if manifest.format != RUN_FORMAT:
+            raise RunDirectoryError(
+                f"{run_dir} was written by an earlier shardplan (run format "
+                f"{manifest.format!r}: one file per unit); this one keeps outputs in segments "
+                f"({RUN_FORMAT!r}) and cannot resume it. Give another --out, or delete {run_dir} "
+                "and run again"
+            )
         if manifest.plan_id != plan_id:
             raise RunDirectoryError(
                 f"{run_dir} holds a run of another plan ({manifest.plan_id}); this plan is "
@@ -116,10 +129,10 @@ def _lock(run_dir: Path) -> int:
 
 
 def _remove_temporary_files(run_dir: Path) -> None:
-    """Half-written outputs of a killed run (never journaled): remove them."""
-    for folder in ("outputs", "export"):
-        for path in (run_dir / folder).rglob(".*.tmp"):
-            path.unlink(missing_ok=True)
+    """Half-written exports of a killed run: remove them (a segment's torn tail is cut by
+    `resume_store`)."""
+    for path in (run_dir / "export").glob(".*.tmp"):
+        path.unlink(missing_ok=True)
 
 
 class JournalEntry(NamedTuple):
@@ -128,6 +141,8 @@ class JournalEntry(NamedTuple):
     id: str
     sha256: str
     output: str | None
+    offset: int
+    length: int
     output_sha256: str
     records: int
 
@@ -144,7 +159,13 @@ def _entry(value: object) -> JournalEntry | None:
         entry = JournalEntry(**value)
     elif value.keys() == _FINGERPRINTED_FIELDS:  # a resume needs no fingerprint: not checked
         entry = JournalEntry(
-            value["id"], value["sha256"], value["output"], value["output_sha256"], value["records"]
+            value["id"],
+            value["sha256"],
+            value["output"],
+            value["offset"],
+            value["length"],
+            value["output_sha256"],
+            value["records"],
         )
     else:
         try:  # a record with more fields (a later version's): the model decides
@@ -152,13 +173,21 @@ def _entry(value: object) -> JournalEntry | None:
         except ValidationError:
             return None
         entry = JournalEntry(
-            record.id, record.sha256, record.output, record.output_sha256, record.records
+            record.id,
+            record.sha256,
+            record.output,
+            record.offset,
+            record.length,
+            record.output_sha256,
+            record.records,
         )
     if (
         type(entry.id) is not str
         or type(entry.sha256) is not str
         or type(entry.output_sha256) is not str
         or type(entry.records) is not int
+        or type(entry.offset) is not int
+        or type(entry.length) is not int
         or not (entry.output is None or type(entry.output) is str)
     ):
         return None

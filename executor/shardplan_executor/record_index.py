@@ -28,29 +28,28 @@ to the size of the script or of the upstream phase (`work` counts the steps,
 and a test holds it flat as the script grows).
 
 **Where they live.** Records are not held in memory: they are in the
-output files already. An input is a list of `(upstream shard, first record,
-end record)` pieces, read from the files when the handler reads it
-(`RecordSequence`); outputs with many records keep an array of record
+segments already (`store`). An input is a list of `(upstream shard, first
+record, end record)` pieces, read from the segments when the handler reads
+it (`RecordSequence`); outputs with many records keep an array of record
 offsets so a piece is one `pread`. docs/executor.md says why files plus
 offsets beat SQLite here.
 """
 
 from __future__ import annotations
 
-import os
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from pathlib import Path
 from typing import overload
 
 import orjson
 
 from shardplan_executor.plan_reader import PhaseShards
 from shardplan_executor.source_index import LineTable, Source, find_position, position_lookup
-from shardplan_executor.units import Unit, languages_of, output_path
+from shardplan_executor.store import SegmentStore, segment_path
+from shardplan_executor.units import Unit, languages_of
 from shardplan_schemas.plan import PlanPhase
 from shardplan_schemas.task import Record
 
@@ -87,13 +86,21 @@ class _Upstream:
     by_route: dict[int, list[int]] = field(default_factory=dict)
     everyone: list[int] = field(default_factory=list)
 
+    bases: array[int] = field(default_factory=lambda: array("q"))
+    """Where each shard's output starts in the segment."""
+    sizes: array[int] = field(default_factory=lambda: array("q"))
+    """Each shard's output length in bytes."""
+
     def __post_init__(self) -> None:
         self.counts = array("q", bytes(8 * len(self.shards)))
         self.dense = bytearray(len(self.shards))
+        self.bases = array("q", bytes(8 * len(self.shards)))
+        self.sizes = array("q", bytes(8 * len(self.shards)))
 
-    def path(self, shard_index: int) -> str:
-        line_id = self.start_ids[self.shards.starts[shard_index]]
-        return output_path(self.phase.phase, self.language, line_id)
+    @property
+    def segment(self) -> str:
+        """The segment holding this phase's outputs in this language."""
+        return segment_path(self.phase.phase, self.language)
 
     def sorted_lines(self) -> tuple[array[int], array[int]]:
         """The filed `(position, seq)` pairs as two arrays sorted by position."""
@@ -115,24 +122,31 @@ Piece = tuple[int, int, int]
 
 
 class OutputFiles:
-    """Reads upstream outputs from the run directory."""
+    """Reads upstream outputs from the run directory's segments."""
 
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
+    def __init__(self, store: SegmentStore | None) -> None:
+        self.store = store
         self.records_read = 0
+
+    def whole(self, upstream: _Upstream, shard_index: int) -> bytes:
+        """An upstream unit's whole output."""
+        assert self.store is not None
+        return self.store.read(
+            upstream.segment, upstream.bases[shard_index], upstream.sizes[shard_index]
+        )
 
     def read(self, upstream: _Upstream, shard_index: int, first: int, end: int) -> bytes:
         """The JSON Lines of records `[first, end)` of an upstream unit's output."""
         self.records_read += end - first
-        path = self.run_dir / upstream.path(shard_index)
         offsets = upstream.offsets.get(shard_index)
         if offsets is not None:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                return os.pread(fd, offsets[end] - offsets[first], offsets[first])
-            finally:
-                os.close(fd)
-        data = path.read_bytes()
+            assert self.store is not None
+            return self.store.read(
+                upstream.segment,
+                upstream.bases[shard_index] + offsets[first],
+                offsets[end] - offsets[first],
+            )
+        data = self.whole(upstream, shard_index)
         if first == 0 and end == upstream.counts[shard_index]:
             return data
         lines = data.split(b"\n")
@@ -166,6 +180,10 @@ class RecordSequence(Sequence[Record]):
     def raw(self) -> bytes:
         """The records as JSON Lines, in order."""
         return b"".join(self._piece_bytes())
+
+    def raw_parts(self) -> Iterator[bytes]:
+        """The records as JSON Lines, in parts of at most `_BLOCK` records (a digest's feed)."""
+        return self._piece_bytes(_BLOCK)
 
     def __iter__(self) -> Iterator[Record]:
         for data in self._piece_bytes(_BLOCK):
@@ -216,12 +234,12 @@ class InputIndex:
 
     def __init__(
         self,
-        run_dir: Path,
+        store: SegmentStore | None,
         source: Source,
         start_ids: dict[int, str],
         files: OutputFiles | None = None,
     ) -> None:
-        self.files = files or OutputFiles(run_dir)
+        self.files = files or OutputFiles(store)
         """Where outputs are read: the run directory, or what `files` reads instead."""
         self._source = source
         self._start_ids = start_ids
@@ -248,14 +266,16 @@ class InputIndex:
             self._open[(phase_index, language)] = upstream
         self._phases.append((phase_index, phase.phase, by_language))
 
-    def add_output(self, unit: Unit, data: bytes) -> None:
-        """Index one finished unit's output (its JSON Lines bytes).
+    def add_output(self, unit: Unit, data: bytes, base: int = 0) -> None:
+        """Index one finished unit's output (its JSON Lines bytes, at `base` in its segment).
 
         Read a block of records at a time: a `full` ingest's output is a
         million records, which as dicts all at once would take a gigabyte.
         """
         upstream = self._open[(unit.phase_index, unit.language)]
         shard = unit.shard_index
+        upstream.bases[shard] = base
+        upstream.sizes[shard] = len(data)
         lines = data.split(b"\n")
         lines.pop()  # after the last newline (or the empty output's only piece)
         count = len(lines)

@@ -5,16 +5,17 @@ every byte in it, so it is read defensively:
 
 - only inside the directory: every file is opened relative to the directory's
   own descriptor, one component at a time, with `O_NOFOLLOW`, so a symlink —
-  the journal, `outputs/`, a phase folder or an output — is never followed,
-  wherever it points; and only at paths the executor makes itself from
-  verified line ids (a journal's `output` is compared with that path, never
+  the journal, `outputs/` or a segment — is never followed, wherever it
+  points; and only at paths the executor makes itself from the verified
+  phase and language (a journal's `output` is compared with that path, never
   opened);
 - nothing but regular files: a FIFO or a device is opened non-blocking and
   refused after `fstat`, so it cannot hang the run;
 - bounded: journal lines longer than `MAX_LINE_BYTES` are skipped as they
-  stream by, the journal and each output are read up to a size cap;
-- verified: an output is taken only if its SHA-256 is the one its journal
-  record names, so a damaged output is never copied.
+  stream by, the journal is read up to a size cap and each unit's range is
+  at most `MAX_OUTPUT_BYTES`, read with one `pread`;
+- verified: a unit's records are taken only if their SHA-256 is the one its
+  journal record names, so a damaged output is never copied.
 
 Whatever is wrong costs only reuse: the unit concerned runs again, with a
 warning (the first few are shown, the rest counted). A directory whose lock
@@ -35,6 +36,7 @@ from pydantic import ValidationError
 
 from shardplan_executor.journal import JOURNAL_NAME, LOCK_NAME, JournalRecord
 from shardplan_executor.outputs import sha256_bytes
+from shardplan_executor.store import pread_all
 from shardplan_executor.units import Unit
 
 MAX_LINE_BYTES = 64 * 1024
@@ -106,26 +108,6 @@ def _is_symlink(name: str, parent: int) -> bool:
         return False
 
 
-def _read_regular(fd: int, limit: int) -> bytes | str:
-    """The whole regular file behind `fd` (at most `limit` bytes), or why not."""
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        return "is not a regular file (a FIFO, device or directory)"
-    if info.st_size > limit:
-        return f"is larger than {limit} bytes"
-    chunks: list[bytes] = []
-    size = 0
-    while size <= info.st_size:  # one byte past the size: a file growing under us
-        chunk = os.read(fd, min(READ_BLOCK, info.st_size + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    if size != info.st_size:
-        return "changed size while it was read"
-    return b"".join(chunks)
-
-
 class OldRun:
     """One `--reuse` directory: its finished units, and their outputs read safely."""
 
@@ -139,6 +121,7 @@ class OldRun:
         self.warnings = Warnings(f"{option} {path}", emit)
         self.records: dict[str, JournalRecord] = {}
         self._folders: dict[str, int | None] = {}
+        self._segments: dict[str, int | None] = {}
         self._lock_fd: int | None = None
         try:
             self._fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -259,43 +242,61 @@ class OldRun:
         self._folders[key] = fd
         return fd
 
+    def _segment(self, segment: str) -> int | None:
+        """A descriptor of one of the directory's segments, or None (with a warning)."""
+        if segment in self._segments:
+            return self._segments[segment]
+        folder, _, name = segment.rpartition("/")
+        fd: int | None = None
+        parent = self._folder(folder.split("/"))
+        if parent is not None:
+            try:
+                fd = self._open(name, _FILE_FLAGS, parent)
+            except OSError as error:
+                self.warnings.add(f"{segment} {_describe(error)}; its units run again")
+            else:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    fd = None
+                    self.warnings.add(
+                        f"{segment} is not a regular file (a FIFO, device or directory); its "
+                        "units run again"
+                    )
+        self._segments[segment] = fd
+        return fd
+
     def read_output(self, unit: Unit, record: JournalRecord) -> bytes | None:
-        """The output `record` names for `unit`, if it is intact; None (and a warning) if not."""
+        """The records `record` names for `unit`, if intact; None (and a warning) if not."""
         if record.output is None:
             if record.records == 0 and record.output_sha256 == EMPTY_SHA256:
                 return b""
             self.warnings.add(f"{unit.unit_id}: its journal record names no output but records")
             return None
-        if record.output != unit.output_path:
+        if record.output != unit.segment:
             self.warnings.add(
                 f"{unit.unit_id}: its journal record names the output {shown(record.output)}, "
-                f"not {unit.output_path}; the unit runs again"
+                f"not {unit.segment}; the unit runs again"
             )
             return None
-        parts = unit.output_path.split("/")
-        if any(part in ("", ".", "..") or "\0" in part for part in parts):
-            return None  # pragma: no cover - ids are verified against the id pattern
-        folder = self._folder(parts[:-1])
-        if folder is None:
-            return None
-        try:
-            fd = self._open(parts[-1], _FILE_FLAGS, folder)
-        except OSError as error:
-            self.warnings.add(f"{unit.output_path} {_describe(error)}; the unit runs again")
-            return None
-        try:
-            data = _read_regular(fd, MAX_OUTPUT_BYTES)
-        except OSError as error:
-            data = f"cannot be read ({error.strerror or error})"
-        finally:
-            os.close(fd)
-        if isinstance(data, str):
-            self.warnings.add(f"{unit.output_path} {data}; the unit runs again")
-            return None
-        if sha256_bytes(data) != record.output_sha256:
+        if record.offset < 0 or not 0 < record.length <= MAX_OUTPUT_BYTES:
             self.warnings.add(
-                f"{unit.output_path} does not match its journal checksum (damaged); the unit "
-                "runs again"
+                f"{unit.unit_id}: its journal record names an impossible range; the unit runs again"
+            )
+            return None
+        fd = self._segment(unit.segment)
+        if fd is None:
+            return None
+        try:
+            data = pread_all(fd, record.length, record.offset)
+        except OSError as error:
+            self.warnings.add(
+                f"{unit.segment} cannot be read ({error.strerror or error}); the unit runs again"
+            )
+            return None
+        if len(data) != record.length or sha256_bytes(data) != record.output_sha256:
+            self.warnings.add(
+                f"{unit.unit_id}: its records in {unit.segment} do not match their journal "
+                "checksum (damaged); the unit runs again"
             )
             return None
         return data
@@ -303,10 +304,11 @@ class OldRun:
     def close(self) -> None:
         """Release the descriptors and the shared lock; print the warnings not shown."""
         self.warnings.close()
-        for fd in self._folders.values():
+        for fd in [*self._folders.values(), *self._segments.values()]:
             if fd is not None:
                 os.close(fd)
         self._folders.clear()
+        self._segments.clear()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

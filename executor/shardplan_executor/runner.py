@@ -3,16 +3,14 @@
 Phases run in plan order, each finished before the next starts. A phase's
 units already in the journal (with their output intact) are skipped; the rest
 go through the sliding window. Each finished batch is written at once —
-outputs atomically in place, then their journal records — and counts as
-completed once the group commit (`commit`) has fsynced it. A phase with a
-failed unit stops the run before the next phase.
+records appended to their segments (`store`), then their journal records —
+and counts as completed once the group commit (`commit`) has fsynced it. A
+phase with a failed unit stops the run before the next phase.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 import random
 import sys
 import time
@@ -33,9 +31,10 @@ from shardplan_executor.journal import (
     RunDirectoryError,
     claim_run_directory,
 )
-from shardplan_executor.outputs import OutputWriter, atomic_write_parts, sha256_bytes
+from shardplan_executor.outputs import atomic_write_parts, sha256_bytes
 from shardplan_executor.progress import Progress
 from shardplan_executor.record_index import InputIndex
+from shardplan_executor.resume import resume_store
 from shardplan_executor.reuse import Reused, ReuseSources
 from shardplan_executor.reuse_source import ReuseSourceError
 from shardplan_executor.scheduler import (
@@ -46,6 +45,7 @@ from shardplan_executor.scheduler import (
     run_window,
 )
 from shardplan_executor.source_index import LazyLines
+from shardplan_executor.store import SegmentStore
 from shardplan_executor.units import Finished, Unit, iter_phase_units, languages_of, make_unit
 from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
 from shardplan_schemas.events import (
@@ -65,26 +65,8 @@ from shardplan_schemas.task import Record, ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
 INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
-EMPTY_SHA256 = sha256_bytes(b"")
 ADOPT_BATCH = 512
 """Reused units journaled (and fsynced) together."""
-
-
-def _file_sha256(path: str) -> str | None:
-    """The file's SHA-256, or None when it cannot be read (the unit then runs again)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        digest = hashlib.sha256()
-        while block := os.read(fd, 1 << 20):
-            digest.update(block)
-        return digest.hexdigest()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -202,10 +184,11 @@ def _run_with_sources(
         from shardplan_executor.backends.local import LocalBackend
 
         backend = LocalBackend(handler)
-    execution = _Execution(
-        options, verified, run_dir, journal, events, backend, progress, sources, identity
-    )
+    execution: _Execution | None = None
     try:
+        execution = _Execution(
+            options, verified, run_dir, journal, events, backend, progress, sources, identity
+        )
         return asyncio.run(execution.run())
     except RunError as error:
         progress.error(f"error: {error.message}")
@@ -223,6 +206,8 @@ def _run_with_sources(
         )
         return USAGE
     finally:
+        if execution is not None:
+            execution.store.close()
         journal.close()
         events.close()
 
@@ -259,44 +244,16 @@ class _Execution:
         self.backend = backend
         self.progress = progress
         self.finished = Finished(self.plan.phases, self.shards, self.start_ids)
-        self.empty_outputs = [bytearray(len(flags)) for flags in self.finished.flags]
-        """Finished units that returned no records (no file), per phase, by `Unit.order`."""
-        self._resume()
-        self.inputs = InputIndex(run_dir, self.source, self.start_ids)
+        self.store = SegmentStore(run_dir, map(len, self.finished.flags))
+        resume_store(run_dir, journal.entries(), self.finished, self.shards, self.store)
+        self.inputs = InputIndex(self.store, self.source, self.start_ids)
         self.indexed: set[int] = set()
         self.rng = random.Random()
-        self.commit = GroupCommit(journal, fsync=options.fsync, on_durable=self._durable)
-        self.writer = OutputWriter(run_dir)
+        self.commit = GroupCommit(
+            journal, self.store, fsync=options.fsync, on_durable=self._durable
+        )
         later = [i for i, phase in enumerate(self.plan.phases) if phase.enabled]
         self.last_enabled = later[-1] if later else -1
-
-    def _resume(self) -> None:
-        """Mark journaled units whose shard is unchanged and whose output is intact finished.
-
-        A resume of a finished million-line run reads ~730,000 records and
-        outputs, so this loop makes no unit object: the output's name follows
-        from the unit id (`outputs/<phase>[.<lang>]/<line id>.jsonl`).
-        """
-        finished = self.finished
-        root = str(self.run_dir) + os.sep
-        for entry in self.journal.entries():
-            where = finished.locate(entry.id)
-            if where is None:
-                continue
-            phase_index, shard_index, order = where
-            fingerprints = self.shards[phase_index].fingerprints
-            if entry.sha256.encode() != fingerprints[shard_index * 32 : shard_index * 32 + 32]:
-                continue
-            if entry.output is None:
-                if entry.records == 0 and entry.output_sha256 == EMPTY_SHA256:
-                    finished.add(phase_index, order)
-                    self.empty_outputs[phase_index][order] = 1
-                continue
-            folder, _, line_id = entry.id.partition(":")
-            if entry.output != f"outputs/{folder}/{line_id}.jsonl":
-                continue
-            if _file_sha256(root + entry.output) == entry.output_sha256:
-                finished.add(phase_index, order)
 
     def _unit(self, phase_index: int, order: int) -> Unit:
         phase = self.plan.phases[phase_index]
@@ -311,9 +268,7 @@ class _Execution:
         )
 
     def _output(self, unit: Unit) -> bytes:
-        if self.empty_outputs[unit.phase_index][unit.order]:
-            return b""
-        return (self.run_dir / unit.output_path).read_bytes()
+        return self.store.read_unit(unit.phase_index, unit.order, unit.segment)
 
     def _index_phase(self, phase_index: int) -> None:
         """Index a phase's outputs for later phases' inputs: those already on disk now,
@@ -327,7 +282,8 @@ class _Execution:
         for order in range(len(flags)):
             if flags[order]:
                 unit = self._unit(phase_index, order)
-                self.inputs.add_output(unit, self._output(unit))
+                base = self.store.offsets[phase_index][order]
+                self.inputs.add_output(unit, self._output(unit), base)
 
     def _prepare_inputs(self, phase_index: int) -> None:
         """Before a phase runs units: every earlier enabled phase indexed (once)."""
@@ -583,29 +539,34 @@ class _Execution:
         )
 
     def succeeded(self, batch: Sequence[Success]) -> None:
-        files: list[Path] = []
+        segments: set[str] = set()
         records: list[JournalRecord] = []
+        store = self.store
         for success in batch:
             unit = success.unit
-            output: str | None = None
-            if success.output:  # no records, nothing to write
-                output = unit.output_path
-                files.append(self.writer.write(output, success.output))
-            else:
-                self.empty_outputs[unit.phase_index][unit.order] = 1
+            data = success.output
+            segment: str | None = None
+            offset = 0
+            if data:  # no records, nothing to write
+                segment = unit.segment
+                offset = store.append(segment, data)
+                store.place(unit.phase_index, unit.order, offset, len(data))
+                segments.add(segment)
             if unit.phase_index in self.indexed:
-                self.inputs.add_output(unit, success.output)
+                self.inputs.add_output(unit, data, offset)
             records.append(
                 JournalRecord.model_construct(
                     id=unit.unit_id,
                     sha256=unit.sha256,
-                    output=output,
-                    output_sha256=sha256_bytes(success.output),
-                    records=success.output.count(b"\n"),
+                    output=segment,
+                    offset=offset,
+                    length=len(data),
+                    output_sha256=sha256_bytes(data),
+                    records=data.count(b"\n"),
                     fingerprint=self.fingerprints.pop(unit.unit_id, None),
                 )
             )
-        self.commit.submit(files, batch, records)
+        self.commit.submit(segments, batch, records)
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
         reused = 0

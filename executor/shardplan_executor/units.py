@@ -1,11 +1,11 @@
 """Units of work: each shard of an enabled phase, once per target language.
 
 A unit's id (`<phase>.<lang>:<line id>`, or `<phase>:<line id>` for a phase
-without languages) names it in the journal, the events and the output tree,
+without languages) names it in the journal and the events,
 so it must be derived the same way everywhere: here. The line id is the id of
 the source line at the shard's start, as the executor read it from the
 verified source, never a string taken from the plan: a forged key must not
-choose where a file is written (DESIGN §7).
+choose what a unit is called (DESIGN §7).
 
 A million-line plan has about 725,000 units, so units are made as the window
 reaches them (`iter_phase_units`), from the phase's shard arrays; which ones
@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from shardplan_executor.plan_reader import PhaseShards
+from shardplan_executor.store import segment_path
 from shardplan_schemas.plan import PlanPhase, Shard
 
 
@@ -53,15 +54,9 @@ class Unit:
         )
 
     @property
-    def output_path(self) -> str:
-        """Where the unit's records go, relative to the run directory, `/`-separated."""
-        return output_path(self.phase.phase, self.language, self.line_id)
-
-
-def output_path(phase: str, language: str | None, line_id: str) -> str:
-    """`outputs/<phase>[.<lang>]/<line id>.jsonl`."""
-    folder = phase if language is None else f"{phase}.{language}"
-    return f"outputs/{folder}/{line_id}.jsonl"
+    def segment(self) -> str:
+        """The segment holding the unit's records (`store`), relative to the run directory."""
+        return segment_path(self.phase.phase, self.language)
 
 
 def unit_id(phase: str, language: str | None, line_id: str) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shardplan_executor.progress import Progress
+from shardplan_executor.run_outputs import unit_outputs
 from shardplan_executor.runner import RunOptions, run_plan
 from shardplan_schemas.events import EVENT_ADAPTER, Event
 
@@ -91,14 +92,38 @@ def journal_ids(run_dir: Path) -> list[str]:
 
 
 def tree_bytes(run_dir: Path) -> dict[str, bytes]:
-    """Every file under outputs/ and export/, by relative path."""
-    files: dict[str, bytes] = {}
-    for folder in ("outputs", "export"):
-        for path in sorted((run_dir / folder).rglob("*")):
-            if path.is_file():
-                files[path.relative_to(run_dir).as_posix()] = path.read_bytes()
+    """What a run produced: each intact journaled unit's records (by unit id, read from the
+    segments) and every file under export/ (by relative path)."""
+    files: dict[str, bytes] = dict(unit_outputs(run_dir))
+    for path in sorted((run_dir / "export").rglob("*")):
+        if path.is_file():
+            files[path.relative_to(run_dir).as_posix()] = path.read_bytes()
     return files
 
 
 def side_log(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def unit_range(run_dir: Path, unit_id: str) -> tuple[Path, int, int]:
+    """`(segment, offset, length)` of a unit's records, from its last journal record."""
+    found: tuple[Path, int, int] | None = None
+    for line in (run_dir / "journal.jsonl").read_bytes().splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            continue  # torn
+        record = json.loads(line)
+        if record["id"] == unit_id and record["output"] is not None:
+            found = (run_dir / record["output"], record["offset"], record["length"])
+    assert found is not None, f"{unit_id} has no records in {run_dir}"
+    return found
+
+
+def damage_unit(run_dir: Path, unit_id: str, old: bytes, new: bytes) -> None:
+    """Replace `old` by `new` (same length) inside one unit's range of its segment."""
+    assert len(old) == len(new)
+    segment, offset, length = unit_range(run_dir, unit_id)
+    data = bytearray(segment.read_bytes())
+    part = bytes(data[offset : offset + length])
+    assert old in part
+    data[offset : offset + length] = part.replace(old, new)
+    segment.write_bytes(bytes(data))

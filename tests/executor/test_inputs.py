@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from shardplan_executor.run_outputs import unit_outputs
 from shardplan_schemas.source import SourceLine
 
 from .helpers import run_in_process
 from .plan_factory import PIPELINE, Layout, build_plan, make_lines
 
 
+def _first_record(out: Path, unit_id: str) -> dict[str, object]:
+    """The first record a unit wrote (from its range of its segment)."""
+    first: dict[str, object] = json.loads(unit_outputs(out)[unit_id].splitlines()[0])
+    return first
+
+
 def _unit_inputs(out: Path, phase_dir: str, first_line: str) -> dict[str, int]:
-    first = (out / "outputs" / phase_dir / f"{first_line}.jsonl").read_text().splitlines()[0]
-    counts: dict[str, int] = json.loads(first)["inputs"]
+    counts = _first_record(out, f"{phase_dir}:{first_line}")["inputs"]
+    assert isinstance(counts, dict)
     return counts
 
 
@@ -62,8 +69,8 @@ def test_records_without_a_line_go_by_scene_route_or_to_everyone(tmp_path: Path)
     assert run_in_process(plan, "scoped_handler", out).code == 0
 
     def received(first_line: str) -> list[str]:
-        path = out / "outputs" / "translate.en" / f"{first_line}.jsonl"
-        got: list[str] = json.loads(path.read_text().splitlines()[0])["received"]
+        got = _first_record(out, f"translate.en:{first_line}")["received"]
+        assert isinstance(got, list)
         return got
 
     # The first context unit (lines 1-6) wrote its 6 line records, then one record each

@@ -1,7 +1,7 @@
 """Gathering inputs costs what a unit receives, never the size of the script (issue 14).
 
-The index is driven directly over real output files: upstream outputs are
-written and indexed as the runner does, then every downstream unit's inputs
+The index is driven directly over real segments: upstream outputs are
+appended and indexed as the runner does, then every downstream unit's inputs
 are gathered and read. The probes count work (upstream shards visited,
 pieces made, records read), not time, so a loaded machine cannot make the
 test flaky; a quadratic gathering (a scan of every upstream record per unit)
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from shardplan_executor.outputs import OutputWriter
 from shardplan_executor.record_index import InputIndex
 from shardplan_executor.records import encode_records
 from shardplan_executor.source_index import LazyLines
+from shardplan_executor.store import SegmentStore
 from shardplan_executor.units import iter_phase_units
 from shardplan_executor.verify import load_verified_plan
 from shardplan_schemas.task import Record
@@ -40,17 +40,16 @@ def _gather(directory: Path, line_count: int, per_line: int) -> tuple[float, flo
     plan = build_plan(directory, make_lines(line_count), LAYOUTS)
     verified = load_verified_plan(plan)
     run_dir = directory / "run"
-    index = InputIndex(run_dir, verified.source, verified.start_ids)
-    writer = OutputWriter(run_dir)
     phases = verified.plan.phases
+    store = SegmentStore(run_dir, [0] * len(phases))
+    index = InputIndex(store, verified.source, verified.start_ids)
     for phase_index in (0, 1):  # ingest (one full shard), then context, all finished
         shards = verified.shards[phase_index]
         index.open_phase(phase_index, phases[phase_index], shards)
         for unit in iter_phase_units(phase_index, phases[phase_index], shards, verified.start_ids):
             ids = LazyLines(verified.source, unit.start, unit.end).line_ids()
             data = encode_records(_records(ids, per_line))
-            writer.write(unit.output_path, data)
-            index.add_output(unit, data)
+            index.add_output(unit, data, store.append(unit.segment, data))
     work_before = index.work
     units = list(iter_phase_units(2, phases[2], verified.shards[2], verified.start_ids))
     received = 0
@@ -62,6 +61,7 @@ def _gather(directory: Path, line_count: int, per_line: int) -> tuple[float, flo
             assert [r["line_id"] for r in got] == [i for i in lines for _ in range(per_line)]
             received += len(got)
     verified.source.close()
+    store.close()
     work = (index.work - work_before) / len(units)
     return work, index.files.records_read / len(units), received
 

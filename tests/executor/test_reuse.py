@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,12 +16,11 @@ from pydantic import JsonValue
 
 from shardplan_executor import fingerprint
 from shardplan_executor.fingerprint import handler_identity, inputs_digest
-from shardplan_schemas.canonical import canonical_json
 from shardplan_schemas.events import PhaseCompleted, RunCompleted, UnitCompleted, UnitReused
 from shardplan_schemas.source import SourceLine
 
 from . import exec_test_handlers as handlers
-from .helpers import InProcessRun, read_events, run_in_process, side_log, tree_bytes
+from .helpers import InProcessRun, damage_unit, read_events, run_in_process, side_log, tree_bytes
 from .plan_factory import Layout, build_plan, make_lines
 
 LAYOUTS = [
@@ -122,26 +122,28 @@ def test_another_handler_or_version_reuses_nothing(tmp_path: Path) -> None:
     assert handler_identity("h", handlers.cutoff_handler) == "h"
 
 
-def test_inputs_digest_is_the_canonical_json_of_the_inputs() -> None:
+def test_inputs_digest_hashes_the_records_as_stored() -> None:
     import hashlib
 
     inputs = {"translate": [{"b": 1, "a": "é"}], "context": []}
-    expected = hashlib.sha256('{"context":[],"translate":[{"a":"é","b":1}]}'.encode()).hexdigest()
-    assert inputs_digest(inputs) == expected  # type: ignore[arg-type]
+    stored = '"context"\n"translate"\n{"b":1,"a":"é"}\n'.encode()
+    assert inputs_digest(inputs) == hashlib.sha256(stored).hexdigest()  # type: ignore[arg-type]
 
 
 def test_a_damaged_output_is_rerun_never_copied(tmp_path: Path) -> None:
     plan = build_plan(tmp_path, make_lines(6), LAYOUTS[:2])
     assert _run(plan, tmp_path / "old").code == 0
-    damaged = tmp_path / "old" / "outputs" / "translate.en" / "line_4.jsonl"
-    damaged.write_bytes(damaged.read_bytes().replace(b"LINE", b"LIME"))
+    damage_unit(tmp_path / "old", "translate.en:line_4", b"LINE", b"LIME")
     result = _run(plan, tmp_path / "new", tmp_path / "old")
     assert result.code == 0
-    assert "outputs/translate.en/line_4.jsonl does not match its journal checksum" in result.console
+    assert (
+        "translate.en:line_4: its records in outputs/translate.en.jsonl do not match their "
+        "journal checksum (damaged)" in result.console
+    )
     kinds = _kinds(tmp_path / "new")
     assert kinds["translate.en:line_4"] == "ran"
     assert list(kinds.values()).count("ran") == 1
-    assert b"LIME" not in (tmp_path / "new" / "outputs/translate.en/line_4.jsonl").read_bytes()
+    assert b"LIME" not in (tmp_path / "new" / "outputs/translate.en.jsonl").read_bytes()
 
 
 def test_a_journal_without_fingerprints_cannot_be_reused_from(tmp_path: Path) -> None:
@@ -262,12 +264,31 @@ _JSON = st.recursive(
     ),
     st.integers(1, 3),
 )
-def test_the_inputs_digest_streams_the_canonical_json_of_the_inputs(
+def test_the_inputs_digest_is_the_same_in_any_block_size_and_tells_inputs_apart(
     inputs: dict[str, list[dict[str, JsonValue]]], block: int
 ) -> None:
-    """Streamed a block of records at a time, the digest hashes the very bytes of the
-    canonical JSON of the whole mapping (so a digest never depends on the block size)."""
-    whole = hashlib.sha256(canonical_json(inputs)).hexdigest()  # type: ignore[arg-type]
+    """Streamed a block of records at a time, the digest hashes the same bytes whatever the
+    block; and moving a record to another phase, or dropping one, changes it (the phase
+    headers cannot be mistaken for records)."""
+    whole = hashlib.sha256(
+        b"".join(
+            orjson.dumps(name) + b"\n" + b"".join(orjson.dumps(r) + b"\n" for r in inputs[name])
+            for name in sorted(inputs)
+        )
+    ).hexdigest()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fingerprint, "DIGEST_BLOCK", block)
-        assert fingerprint.inputs_digest(inputs) == whole
+        assert fingerprint.inputs_digest(inputs) == whole  # type: ignore[arg-type]
+    names = sorted(inputs)
+    for name in names:
+        if inputs[name]:
+            dropped = {**inputs, name: inputs[name][1:]}
+            assert fingerprint.inputs_digest(dropped) != whole  # type: ignore[arg-type]
+            for other in names:
+                if other != name:
+                    moved = {
+                        **inputs,
+                        name: inputs[name][1:],
+                        other: [inputs[name][0], *inputs[other]],
+                    }
+                    assert fingerprint.inputs_digest(moved) != whole  # type: ignore[arg-type]

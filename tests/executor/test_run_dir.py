@@ -11,7 +11,7 @@ from shardplan_executor.runner import default_run_dir
 from shardplan_schemas.events import RunStarted
 
 from . import exec_test_handlers as handlers
-from .helpers import journal_ids, read_events, run_in_process, side_log
+from .helpers import damage_unit, journal_ids, read_events, run_in_process, side_log
 from .plan_factory import PIPELINE, Layout, build_plan, make_lines
 
 
@@ -58,7 +58,7 @@ def test_a_torn_journal_record_and_a_damaged_output_are_run_again(
     # As a kill would leave it: line_5's record half-written; line_3's output changed on disk.
     kept = [by_id["context:line_1"], by_id["context:line_3"]]
     journal.write_bytes(b"".join(kept) + by_id["context:line_5"][:20])
-    (out / "outputs" / "context" / "line_3.jsonl").write_text("{}\n")
+    damage_unit(out, "context:line_3", b"LINE", b"LIME")
     log.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
     assert sorted(side_log(log)) == ["context:line_3", "context:line_5"]

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from shardplan_executor.run_outputs import unit_outputs
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC = """\
 version: 1
@@ -120,10 +122,10 @@ def completed_per_run(run_dir: Path) -> list[list[str]]:
 
 
 def outputs(run_dir: Path) -> dict[str, bytes]:
-    """Every file under outputs/ and export/ by relative path: what a run produced."""
-    files: dict[str, bytes] = {}
-    for folder in ("outputs", "export"):
-        for path in sorted((run_dir / folder).rglob("*")):
-            if path.is_file():
-                files[path.relative_to(run_dir).as_posix()] = path.read_bytes()
+    """What a run produced: each intact journaled unit's records (by unit id, read from the
+    segments) and every file under export/ (by relative path)."""
+    files: dict[str, bytes] = dict(unit_outputs(run_dir))
+    for path in sorted((run_dir / "export").rglob("*")):
+        if path.is_file():
+            files[path.relative_to(run_dir).as_posix()] = path.read_bytes()
     return files
