@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
 from pathlib import Path
 
-from shardplan_executor.journal import JournalEntry
+from shardplan_executor.journal import journal_blocks
 from shardplan_executor.outputs import sha256_bytes
-from shardplan_executor.plan_reader import PhaseShards
-from shardplan_executor.store import SegmentStore, segment_of
+from shardplan_executor.store import SegmentStore
 from shardplan_executor.units import Finished
 
 EMPTY_SHA256 = sha256_bytes(b"")
@@ -34,34 +33,56 @@ _Candidate = tuple[int, int, str, int, int]
 """`(offset, length, output_sha256, phase index, order)` of a journaled range."""
 
 
-def resume_store(
-    run_dir: Path,
-    entries: Iterable[JournalEntry],
-    finished: Finished,
-    shards: Sequence[PhaseShards],
-    store: SegmentStore,
-) -> None:
+def resume_store(run_dir: Path, journal: Path, finished: Finished, store: SegmentStore) -> None:
     """Mark every journaled unit whose shard is unchanged and whose records are intact
     finished, place its range in `store`, and cut each segment after its last verified range.
+
+    The journal is read a block at a time and each record checked field by
+    field, without a model or a tuple per record: a resume of a finished
+    million-line run reads 730,000 of them.
     """
     candidates: dict[str, list[_Candidate]] = {}
-    for entry in entries:
-        where = finished.locate(entry.id)
-        if where is None:
-            continue
-        phase_index, shard_index, order = where
-        fingerprints = shards[phase_index].fingerprints
-        if entry.sha256.encode() != fingerprints[shard_index * 32 : shard_index * 32 + 32]:
-            continue
-        if entry.output is None:
-            if entry.records == 0 and entry.output_sha256 == EMPTY_SHA256:
-                finished.add(phase_index, order)
-            continue
-        if entry.output != segment_of(entry.id) or entry.offset < 0 or entry.length <= 0:
-            continue
-        candidates.setdefault(entry.output, []).append(
-            (entry.offset, entry.length, entry.output_sha256, phase_index, order)
-        )
+    heads = finished.heads()
+    position_of = finished.position_of
+    for values in journal_blocks(journal):
+        for value in values:
+            if type(value) is not dict:
+                continue
+            unit_id = value.get("id")
+            sha256 = value.get("sha256")
+            output = value.get("output")
+            offset = value.get("offset")
+            length = value.get("length")
+            checksum = value.get("output_sha256")
+            records = value.get("records")
+            if (
+                type(unit_id) is not str
+                or type(sha256) is not str
+                or type(checksum) is not str
+                or type(offset) is not int
+                or type(length) is not int
+                or type(records) is not int
+            ):
+                continue
+            head, _, line_id = unit_id.partition(":")
+            phase = heads.get(head)
+            position = position_of.get(line_id)
+            if phase is None or position is None:
+                continue
+            phase_index, language_index, width, starts, fingerprints = phase
+            shard_index = bisect_left(starts, position)
+            if shard_index >= len(starts) or starts[shard_index] != position:
+                continue
+            if sha256.encode() != fingerprints[shard_index * 32 : shard_index * 32 + 32]:
+                continue
+            order = shard_index * width + language_index
+            if output is None:
+                if records == 0 and checksum == EMPTY_SHA256:
+                    finished.add(phase_index, order)
+                continue
+            if output != f"outputs/{head}.jsonl" or offset < 0 or length <= 0:
+                continue
+            candidates.setdefault(output, []).append((offset, length, checksum, phase_index, order))
     root = str(run_dir) + os.sep
     for segment in sorted(_segments(run_dir) | candidates.keys()):
         ranges = candidates.get(segment, [])

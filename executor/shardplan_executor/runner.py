@@ -46,6 +46,7 @@ from shardplan_executor.scheduler import (
 )
 from shardplan_executor.source_index import LazyLines
 from shardplan_executor.store import SegmentStore
+from shardplan_executor.trusted import trusted
 from shardplan_executor.units import Finished, Unit, iter_phase_units, languages_of, make_unit
 from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
 from shardplan_schemas.events import (
@@ -245,7 +246,7 @@ class _Execution:
         self.progress = progress
         self.finished = Finished(self.plan.phases, self.shards, self.start_ids)
         self.store = SegmentStore(run_dir, map(len, self.finished.flags))
-        resume_store(run_dir, journal.entries(), self.finished, self.shards, self.store)
+        resume_store(run_dir, journal.path, self.finished, self.store)
         self.inputs = InputIndex(self.store, self.source, self.start_ids)
         self.indexed: set[int] = set()
         self.rng = random.Random()
@@ -488,15 +489,18 @@ class _Execution:
         self._fingerprint(unit, inputs)
         # Built from verified data only, so model validation would only cost time. Lines
         # and inputs are lazy sequences: read from the source and the outputs when used.
-        return ShardTask.model_construct(
-            phase=unit.phase.phase,
-            target_language=unit.language,
-            agents=list(unit.phase.agents),
-            unit_id=unit.unit_id,
-            shard_key=f"{unit.phase.phase}:{unit.line_id}",
-            lines=LazyLines(self.source, unit.start, unit.end),
-            inputs=inputs,
-            plan_id=self.plan.plan_id,
+        return trusted(
+            ShardTask,
+            {
+                "phase": unit.phase.phase,
+                "target_language": unit.language,
+                "agents": list(unit.phase.agents),
+                "unit_id": unit.unit_id,
+                "shard_key": f"{unit.phase.phase}:{unit.line_id}",
+                "lines": LazyLines(self.source, unit.start, unit.end),
+                "inputs": inputs,
+                "plan_id": self.plan.plan_id,
+            },
         )
 
     async def _call(self, unit: Unit) -> bytes:
@@ -555,15 +559,18 @@ class _Execution:
             if unit.phase_index in self.indexed:
                 self.inputs.add_output(unit, data, offset)
             records.append(
-                JournalRecord.model_construct(
-                    id=unit.unit_id,
-                    sha256=unit.sha256,
-                    output=segment,
-                    offset=offset,
-                    length=len(data),
-                    output_sha256=sha256_bytes(data),
-                    records=data.count(b"\n"),
-                    fingerprint=self.fingerprints.pop(unit.unit_id, None),
+                trusted(
+                    JournalRecord,
+                    {
+                        "id": unit.unit_id,
+                        "sha256": unit.sha256,
+                        "output": segment,
+                        "offset": offset,
+                        "length": len(data),
+                        "output_sha256": sha256_bytes(data),
+                        "records": data.count(b"\n"),
+                        "fingerprint": self.fingerprints.pop(unit.unit_id, None),
+                    },
                 )
             )
         self.commit.submit(segments, batch, records)

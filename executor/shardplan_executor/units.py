@@ -153,7 +153,8 @@ class Finished:
         self._phases = list(phases)
         self._shards = list(shards)
         self.flags = [bytearray(unit_count(p, s)) for p, s in zip(phases, shards, strict=True)]
-        self._position_of = {line_id: start for start, line_id in start_ids.items()}
+        self.position_of = {line_id: start for start, line_id in start_ids.items()}
+        """Position of the source line with this id, for the lines that start a shard."""
         self._phase_index: dict[str, int] = {p.phase: i for i, p in enumerate(phases)}
         self._language_index = [
             {language: i for i, language in enumerate(languages_of(phase))} for phase in phases
@@ -166,7 +167,7 @@ class Finished:
         head, _, line_id = unit_id_text.partition(":")
         phase_name, _, language = head.partition(".")
         phase_index = self._phase_index.get(phase_name)
-        position = self._position_of.get(line_id)
+        position = self.position_of.get(line_id)
         if phase_index is None or position is None:
             return None
         if not self._phases[phase_index].enabled:
@@ -179,6 +180,26 @@ class Finished:
         if shard_index >= len(starts) or starts[shard_index] != position:
             return None
         return phase_index, shard_index, shard_index * self._widths[phase_index] + language_index
+
+    def heads(self) -> dict[str, tuple[int, int, int, array[int], bytes]]:
+        """By unit id head (`<phase>[.<lang>]`) of each enabled phase: its index, the
+        language's index, the phase's width, its shards' starts and fingerprints."""
+        found: dict[str, tuple[int, int, int, array[int], bytes]] = {}
+        for phase_index, phase in enumerate(self._phases):
+            if not phase.enabled:
+                continue
+            shards = self._shards[phase_index]
+            width = self._widths[phase_index]
+            for language_index, language in enumerate(languages_of(phase)):
+                head = phase.phase if language is None else f"{phase.phase}.{language}"
+                found[head] = (
+                    phase_index,
+                    language_index,
+                    width,
+                    shards.starts,
+                    shards.fingerprints,
+                )
+        return found
 
     def add(self, phase_index: int, order: int) -> None:
         if not self.flags[phase_index][order]:
