@@ -300,13 +300,26 @@ def _fake_output(unit: Unit) -> bytes:
     return f'{{"unit":"{unit.unit_id}"}}\n'.encode()
 
 
+def _fake_ranges() -> dict[str, int]:
+    """Each unit's offset in its segment, the fake outputs appended in plan order."""
+    sizes: dict[str, int] = {}
+    offsets: dict[str, int] = {}
+    for unit in _golden_units():
+        offsets[unit.unit_id] = sizes.get(unit.segment, 0)
+        sizes[unit.segment] = offsets[unit.unit_id] + len(_fake_output(unit))
+    return offsets
+
+
 def run_dir_journal() -> bytes:
     """A valid journal of the fake outputs every fuzzed run directory holds (the seed)."""
+    offsets = _fake_ranges()
     records = [
         JournalRecord(
             id=unit.unit_id,
             sha256=unit.sha256,
-            output=unit.output_path,
+            output=unit.segment,
+            offset=offsets[unit.unit_id],
+            length=len(_fake_output(unit)),
             output_sha256=sha256_bytes(_fake_output(unit)),
             records=1,
             fingerprint=UnitFingerprint(
@@ -324,11 +337,11 @@ def _run_dir(mode: str) -> Path:
     if root.exists():
         return root
     units = _golden_units()
-    for unit in units:
-        path = root / unit.output_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_fake_output(unit))
-    first = root / units[0].output_path
+    (root / "outputs").mkdir(parents=True, exist_ok=True)
+    for unit in units:  # appended in plan order, as `_fake_ranges` says
+        with (root / unit.segment).open("ab") as segment:
+            segment.write(_fake_output(unit))
+    first = root / units[0].segment
     if mode == "symlinked-output":
         outside = _file("outside.jsonl", first.read_bytes())
         first.unlink()
@@ -367,9 +380,9 @@ def fuzz_run_dir(data: bytes) -> None:
             if isinstance(decision, Reused):
                 if sha256_bytes(decision.output) != record.output_sha256:
                     raise AssertionError(f"{unit.unit_id}: reused bytes that fail the checksum")
-                if record.output not in (None, unit.output_path):
+                if record.output not in (None, unit.segment):
                     raise AssertionError(f"{unit.unit_id}: reused from {record.output!r}")
-                through = mode == "symlinked-outputs" or unit is _golden_units()[0]
+                through = mode == "symlinked-outputs" or unit.segment == _golden_units()[0].segment
                 if mode != "plain" and decision.output and through:
                     raise AssertionError(f"{unit.unit_id}: read through a {mode}")
     finally:

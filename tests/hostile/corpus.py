@@ -739,7 +739,8 @@ _OLD_RUN: list[dict[str, bytes]] = []
 _HELD_LOCKS: list[int] = []
 """Locks held for the whole test process, standing in for a live run."""
 REUSE_ARGS = ("run", PLAN, "--handler", "pseudo", "--out", "new.run", "--reuse", OLD)
-SOME_OUTPUT = "outputs/translate.en/scene_001_0001.jsonl"
+SOME_OUTPUT = "outputs/translate.en.jsonl"
+"""A segment: the records of every translate unit in English."""
 
 
 def _old_run(directory: Path) -> Path:
