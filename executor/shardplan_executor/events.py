@@ -8,6 +8,7 @@ directory, so a resume's history follows the killed run's.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,11 @@ class EventLog:
     def emit(self, event: Event) -> None:
         """Write one event (already validated by its model) as a JSON line."""
         write_all(self._fd, EVENT_ADAPTER.dump_json(event) + b"\n")
+
+    def emit_many(self, events: Sequence[Event]) -> None:
+        """Write several events with one write (a batch of units that finished together)."""
+        if events:
+            write_all(self._fd, b"".join(EVENT_ADAPTER.dump_json(e) + b"\n" for e in events))
 
     def close(self) -> None:
         os.close(self._fd)

@@ -93,6 +93,8 @@ class _Upstream:
 
     segment: str = ""
     """The segment holding this phase's outputs in this language."""
+    total: int = 0
+    """Records of every output indexed so far (none: no unit receives any)."""
 
     def __post_init__(self) -> None:
         self.segment = segment_path(self.phase.phase, self.language)
@@ -100,7 +102,6 @@ class _Upstream:
         self.dense = bytearray(len(self.shards))
         self.bases = array("q", bytes(8 * len(self.shards)))
         self.sizes = array("q", bytes(8 * len(self.shards)))
-
 
     def sorted_lines(self) -> tuple[array[int], array[int]]:
         """The filed `(position, seq)` pairs as two arrays sorted by position."""
@@ -309,6 +310,7 @@ class InputIndex:
         lines.pop()  # after the last newline (or the empty output's only piece)
         count = len(lines)
         upstream.counts[shard] = count
+        upstream.total += count
         if count > OFFSETS_MIN_RECORDS:
             upstream.offsets[shard] = array(
                 "q", accumulate(map((1).__add__, map(len, lines)), initial=0)
@@ -428,9 +430,8 @@ def narrowed_inputs(index: InputIndex, unit: Unit) -> dict[str, RecordSequence]:
         if upstream is None:
             inputs[name] = RecordSequence(index.files, next(iter(by_language.values())), [])
             continue
-        inputs[name] = RecordSequence(
-            index.files, upstream, index.pieces_for(upstream, unit.start, unit.end)
-        )
+        pieces = index.pieces_for(upstream, unit.start, unit.end) if upstream.total else []
+        inputs[name] = RecordSequence(index.files, upstream, pieces)
     return inputs
 
 

@@ -576,15 +576,18 @@ class _Execution:
         self.commit.submit(segments, batch, records)
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
+        """Report a durable batch: one timestamp (they became durable together), one write."""
         reused = 0
+        now = utc_timestamp()
+        events: list[UnitCompleted | UnitReused] = []
         for success, record in zip(batch, records, strict=True):
             self.finished.add(success.unit.phase_index, success.unit.order)
             source = self.reused_from.pop(success.unit.unit_id, None)
             if source is not None:
                 reused += 1
-                self.events.emit(
+                events.append(
                     UnitReused(
-                        timestamp=utc_timestamp(),
+                        timestamp=now,
                         event="unit_reused",
                         unit_id=success.unit.unit_id,
                         source=source,
@@ -592,9 +595,9 @@ class _Execution:
                     )
                 )
                 continue
-            self.events.emit(
+            events.append(
                 UnitCompleted(
-                    timestamp=utc_timestamp(),
+                    timestamp=now,
                     event="unit_completed",
                     unit_id=success.unit.unit_id,
                     attempt=success.attempt,
@@ -602,6 +605,7 @@ class _Execution:
                     duration_ms=success.duration_ms,
                 )
             )
+        self.events.emit_many(events)
         self.progress.advance(done=len(batch) - reused, reused=reused)
 
     def failed(self, failure: Failure) -> None:
