@@ -45,7 +45,7 @@ from shardplan_executor.scheduler import (
     run_window,
 )
 from shardplan_executor.source_index import LazyLines
-from shardplan_executor.store import SegmentStore
+from shardplan_executor.store import SegmentStore, Stored
 from shardplan_executor.trusted import trusted
 from shardplan_executor.units import Finished, Unit, iter_phase_units, languages_of, make_unit
 from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
@@ -66,6 +66,7 @@ from shardplan_schemas.task import Record, ShardTask
 
 OK, FAILED, USAGE = 0, 1, 2
 INTERRUPTED = 130  # the shell's convention for a process ended by Ctrl-C
+EMPTY_SHA256 = sha256_bytes(b"")
 ADOPT_BATCH = 512
 """Reused units journaled (and fsynced) together."""
 
@@ -466,7 +467,8 @@ class _Execution:
             skip[unit.order] = 1
             count += 1
             self.reused_from[unit.unit_id] = decision.source
-            batch.append(Success(unit, decision.output, attempt=1, duration_ms=0))
+            stored = self._store_output(unit, decision.output)
+            batch.append(Success(unit, stored, attempt=1, duration_ms=0))
             if len(batch) >= ADOPT_BATCH:
                 self.succeeded(batch)
                 batch = []
@@ -503,8 +505,26 @@ class _Execution:
             },
         )
 
-    async def _call(self, unit: Unit) -> bytes:
-        return await self.backend.run(self._task(unit))
+    async def _call(self, unit: Unit) -> Stored:
+        return self._store_output(unit, await self.backend.run(self._task(unit)))
+
+    def _store_output(self, unit: Unit, data: bytes) -> Stored:
+        """Append a unit's records to its segment as soon as they exist; where they went.
+
+        Written before the window sees the unit finish, so a `full` unit's
+        bytes are not held while the next unit runs. The unit is finished
+        only once its journal record is written (`succeeded`): bytes of a
+        unit killed before that are never read (see `resume`).
+        """
+        if not data:
+            stored = Stored(None, 0, 0, EMPTY_SHA256, 0)
+        else:
+            offset = self.store.append(unit.segment, data)
+            self.store.place(unit.phase_index, unit.order, offset, len(data))
+            stored = Stored(unit.segment, offset, len(data), sha256_bytes(data), data.count(b"\n"))
+        if unit.phase_index in self.indexed:
+            self.inputs.add_output(unit, data, stored.offset)
+        return stored
 
     def _write_exports(self, phase_index: int) -> None:
         """`export/<lang>.jsonl`: the export units' records of each language, in plan order.
@@ -543,32 +563,24 @@ class _Execution:
         )
 
     def succeeded(self, batch: Sequence[Success]) -> None:
+        """Journal a batch whose records are in their segments (fsynced by group commit)."""
         segments: set[str] = set()
         records: list[JournalRecord] = []
-        store = self.store
         for success in batch:
-            unit = success.unit
-            data = success.output
-            segment: str | None = None
-            offset = 0
-            if data:  # no records, nothing to write
-                segment = unit.segment
-                offset = store.append(segment, data)
-                store.place(unit.phase_index, unit.order, offset, len(data))
-                segments.add(segment)
-            if unit.phase_index in self.indexed:
-                self.inputs.add_output(unit, data, offset)
+            unit, stored = success.unit, success.output
+            if stored.segment is not None:
+                segments.add(stored.segment)
             records.append(
                 trusted(
                     JournalRecord,
                     {
                         "id": unit.unit_id,
                         "sha256": unit.sha256,
-                        "output": segment,
-                        "offset": offset,
-                        "length": len(data),
-                        "output_sha256": sha256_bytes(data),
-                        "records": data.count(b"\n"),
+                        "output": stored.segment,
+                        "offset": stored.offset,
+                        "length": stored.length,
+                        "output_sha256": stored.sha256,
+                        "records": stored.records,
                         "fingerprint": self.fingerprints.pop(unit.unit_id, None),
                     },
                 )

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from shardplan_executor.store import Stored
 from shardplan_executor.units import Unit
 from shardplan_schemas.plan import RunPolicy
 
@@ -27,7 +28,8 @@ class Success:
     """A unit whose handler returned records."""
 
     unit: Unit
-    output: bytes
+    output: Stored
+    """Where its records were appended (as soon as the handler returned)."""
     attempt: int
     duration_ms: int
 
@@ -82,7 +84,7 @@ def backoff_ms(policy: RunPolicy, retry: int, rng: random.Random) -> int:
 
 async def _attempt_unit(
     unit: Unit,
-    call: Callable[[Unit], Awaitable[bytes]],
+    call: Callable[[Unit], Awaitable[Stored]],
     policy: RunPolicy,
     timeout_s: float | None,
     sink: WindowSink,
@@ -119,7 +121,7 @@ async def run_window(
     *,
     cap: int,
     policy: RunPolicy,
-    call: Callable[[Unit], Awaitable[bytes]],
+    call: Callable[[Unit], Awaitable[Stored]],
     sink: WindowSink,
     timeout_s: float | None = None,
     rng: random.Random | None = None,

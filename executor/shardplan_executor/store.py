@@ -21,12 +21,24 @@ import os
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from shardplan_executor.outputs import fsync_directory
 
 OUTPUTS = "outputs"
 NO_OUTPUT = -1
 """`offsets` value of a unit with no range (not finished, or no records)."""
+
+
+class Stored(NamedTuple):
+    """Where a finished unit's records were appended, and what the journal says of them."""
+
+    segment: str | None
+    """None when the unit returned no records (nothing is written)."""
+    offset: int
+    length: int
+    sha256: str
+    records: int
 
 
 def segment_path(phase: str, language: str | None) -> str:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shardplan_executor.scheduler import Failure, Success, run_window
+from shardplan_executor.store import Stored
 from shardplan_executor.units import Unit, phase_units
 from shardplan_schemas.plan import RunPolicy
 
@@ -57,7 +58,7 @@ def test_every_unit_ends_once_within_the_cap(
     in_flight = 0
     most = 0
 
-    async def call(unit: Unit) -> bytes:
+    async def call(unit: Unit) -> Stored:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
@@ -67,7 +68,7 @@ def test_every_unit_ends_once_within_the_cap(
             in_flight -= 1
         if fails[unit.unit_id]:
             raise RuntimeError(unit.unit_id)
-        return b""
+        return Stored(None, 0, 0, "", 0)
 
     policy = RunPolicy(
         max_retries=retries, backoff_ms=0, max_backoff_ms=0, max_consecutive_failures=budget
