@@ -34,7 +34,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from shardplan_executor.journal import JOURNAL_NAME, LOCK_NAME, JournalRecord
+from shardplan_executor.journal import (
+    JOURNAL_NAME,
+    LOCK_NAME,
+    MANIFEST_NAME,
+    RUN_FORMAT,
+    JournalRecord,
+    RunManifest,
+)
 from shardplan_executor.outputs import sha256_bytes
 from shardplan_executor.store import pread_all
 from shardplan_executor.units import Unit
@@ -132,11 +139,37 @@ class OldRun:
                 2,
             ) from None
         try:
-            if self._take_lock():
+            if self._take_lock() and self._same_format():
                 self._read_journal()
         except BaseException:
             self.close()
             raise
+
+    def _same_format(self) -> bool:
+        """False (with a warning) when `run.json` says another run format (an older layout).
+
+        A directory without a readable `run.json` is read anyway: its journal
+        records are checked one by one.
+        """
+        try:
+            fd = self._open(MANIFEST_NAME, _FILE_FLAGS)
+        except OSError:
+            return True
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return True
+            manifest = RunManifest.model_validate_json(os.read(fd, MAX_LINE_BYTES))
+        except (OSError, ValidationError, ValueError):
+            return True
+        finally:
+            os.close(fd)
+        if manifest.format == RUN_FORMAT:
+            return True
+        self.warnings.add(
+            f"it was written by an earlier shardplan (run format {shown(manifest.format)}, one "
+            "file per unit), which this one cannot read: nothing is reused from it"
+        )
+        return False
 
     def _open(self, name: str, flags: int, parent: int | None = None) -> int:
         return os.open(name, flags, dir_fd=self._fd if parent is None else parent)

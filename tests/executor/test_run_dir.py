@@ -71,3 +71,47 @@ def test_a_torn_journal_record_and_a_damaged_output_are_run_again(
 def test_the_default_out_is_next_to_the_plan() -> None:
     assert default_run_dir(Path("plans/golden.plan.json")) == Path("plans/golden.plan.run")
     assert default_run_dir(Path("plan")) == Path("plan.run")
+
+
+def test_bytes_past_the_last_journaled_range_are_cut_off_and_never_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a kill between a unit's bytes and its journal record leaves a segment: a torn tail.
+    The unit runs again, its new range starts where the intact data ends, nothing else reruns."""
+    plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
+    log = tmp_path / "side.log"
+    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    out = tmp_path / "run"
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    journal = out / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_bytes().splitlines()]
+    last = max(records, key=lambda record: record["offset"])
+    journal.write_text("".join(json.dumps(r) + "\n" for r in records if r is not last))
+    segment = out / "outputs" / "context.jsonl"
+    with segment.open("ab") as tail:
+        tail.write(b'{"torn": tr')  # and half a record after it
+    log.unlink()
+    assert run_in_process(plan, "logging_handler", out).code == 0
+    assert side_log(log) == [last["id"]]
+    rerun = json.loads(journal.read_bytes().splitlines()[-1])
+    assert rerun["id"] == last["id"]
+    assert rerun["offset"] == last["offset"]
+    assert b"torn" not in segment.read_bytes()
+    assert segment.stat().st_size == rerun["offset"] + rerun["length"]
+
+
+def test_a_run_directory_of_the_old_layout_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    plan = build_plan(tmp_path, make_lines(4), [Layout("context", chunk_size=2)])
+    plan_id = json.loads(plan.read_text())["plan_id"]
+    out = tmp_path / "run"
+    out.mkdir()
+    manifest = {"format": "shardplan-run/1", "plan_id": plan_id}
+    (out / "run.json").write_text(json.dumps(manifest))
+    refused = run_in_process(plan, "echo_handler", out)
+    assert refused.code == 1
+    assert "written by an earlier shardplan (run format 'shardplan-run/1'" in refused.console
+    assert "Give another --out, or delete" in refused.console
+    # As a --reuse directory it gives nothing, with one warning saying why.
+    reused = run_in_process(plan, "echo_handler", tmp_path / "new", reuse=(out,))
+    assert reused.code == 0, reused.console
+    assert "written by an earlier shardplan" in reused.console
