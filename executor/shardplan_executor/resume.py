@@ -20,6 +20,7 @@ import hashlib
 import mmap
 import os
 from bisect import bisect_left
+from operator import itemgetter
 from pathlib import Path
 
 from shardplan_executor.journal import journal_blocks
@@ -44,17 +45,15 @@ def resume_store(run_dir: Path, journal: Path, finished: Finished, store: Segmen
     candidates: dict[str, list[_Candidate]] = {}
     heads = finished.heads()
     position_of = finished.position_of
+    fields = itemgetter("id", "sha256", "output", "offset", "length", "output_sha256", "records")
     for values in journal_blocks(journal):
         for value in values:
             if type(value) is not dict:
                 continue
-            unit_id = value.get("id")
-            sha256 = value.get("sha256")
-            output = value.get("output")
-            offset = value.get("offset")
-            length = value.get("length")
-            checksum = value.get("output_sha256")
-            records = value.get("records")
+            try:
+                unit_id, sha256, output, offset, length, checksum, records = fields(value)
+            except KeyError:  # not a record of ours: its unit runs again
+                continue
             if (
                 type(unit_id) is not str
                 or type(sha256) is not str
