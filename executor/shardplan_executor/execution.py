@@ -304,7 +304,7 @@ class Execution(UnitLifecycle):
             skip[unit.order] = 1
             count += 1
             self.reused_from[unit.unit_id] = decision.source
-            stored = self._store_output(unit, decision.output)
+            stored = self._store_output(unit, (decision.output,))
             batch.append(Success(unit, stored, attempt=1, duration_ms=0))
             if len(batch) >= ADOPT_BATCH:
                 self.succeeded(batch)

@@ -9,7 +9,8 @@ reports units completed once durable (events, progress).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 
 from shardplan_executor.backends import Backend
 from shardplan_executor.commit import GroupCommit
@@ -92,24 +93,45 @@ class UnitLifecycle:
         )
 
     async def _call(self, unit: Unit) -> Stored:
-        return self._store_output(unit, await self.backend.run(self._task(unit)))
+        return self._store_output(unit, await self.backend.run_chunks(self._task(unit)))
 
-    def _store_output(self, unit: Unit, data: bytes) -> Stored:
-        """Append a unit's records to its segment as soon as they exist; where they went.
+    def _store_output(self, unit: Unit, parts: Iterable[bytes]) -> Stored:
+        """Append a unit's records to its segment as they are encoded; where they went.
 
         Written before the window sees the unit finish, so a `full` unit's
-        bytes are not held while the next unit runs. The unit is finished
-        only once its journal record is written (`succeeded`): bytes of a
-        unit killed before that are never read (see `resume`).
+        bytes are neither held whole nor kept while the next unit runs. The
+        unit is finished only once its journal record is written
+        (`succeeded`): bytes of a unit killed before that are never read
+        (see `resume`). A record that cannot be encoded fails the attempt,
+        and what this unit appended is cut off again (nothing else can have
+        been appended meanwhile: this runs on the event loop, without a pause).
         """
-        if not data:
+        store, segment = self.store, unit.segment
+        digest = hashlib.sha256()
+        offset = -1
+        length = records = 0
+        try:
+            for part in parts:
+                if not part:
+                    continue
+                at = store.append(segment, part)
+                offset = at if offset < 0 else offset
+                digest.update(part)
+                length += len(part)
+                records += part.count(b"\n")
+        except BaseException:
+            if offset >= 0:
+                store.truncate(segment, offset)
+            raise
+        del parts  # the handler's records, with an async handler's encoding generator
+        if offset < 0:
             stored = Stored(None, 0, 0, EMPTY_SHA256, 0)
         else:
-            offset = self.store.append(unit.segment, data)
-            self.store.place(unit.phase_index, unit.order, offset, len(data))
-            stored = Stored(unit.segment, offset, len(data), sha256_bytes(data), data.count(b"\n"))
+            store.place(unit.phase_index, unit.order, offset, length)
+            stored = Stored(segment, offset, length, digest.hexdigest(), records)
         if unit.phase_index in self.indexed:
-            self.inputs.add_output(unit, data, stored.offset)
+            data = store.read(segment, offset, length) if offset >= 0 else b""
+            self.inputs.add_output(unit, data, max(offset, 0))
         return stored
 
     # --- the window's sink -------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import orjson
 from pydantic import BaseModel
@@ -56,32 +56,37 @@ def _encode_record(index: int, record: object) -> bytes:
     return line
 
 
-def encode_records(result: object) -> bytes:
-    """The handler's result as JSON Lines (one record a line), or `MalformedRecordsError`.
+def iter_encoded(result: object) -> Iterator[bytes]:
+    """The handler's result as JSON Lines, `_CHUNK` records at a time, or `MalformedRecordsError`.
 
-    Plain dicts (the common case) are encoded and checked in one orjson call
-    each way for the whole list; anything else, or a list that fails the
-    check, goes record by record, so the error names the record.
+    A chunk of plain dicts (the common case) is encoded and checked in one
+    orjson call each way; any other chunk, or one that fails the check, goes
+    record by record, so the error names the record. Consumed as it comes
+    (the executor appends each chunk to the unit's segment), a `full` unit's
+    million records are never held encoded in one piece next to the list.
     """
     if not isinstance(result, list | tuple):
         raise MalformedRecordsError(
             f"the handler returned a {type(result).__name__}; it must return a list of records"
         )
-    if not result:
-        return b""
-    if set(map(type, result)) == {dict}:
-        # Written into one growing buffer, whose bytes `getvalue` hands over without a
-        # copy: a list of parts then joined held a `full` unit's output twice.
-        buffer = io.BytesIO()
-        for first in range(0, len(result), _CHUNK):
-            part = _encode_dicts(result[first : first + _CHUNK])
-            if part is None:
-                break
-            buffer.write(part)
-        else:
-            return buffer.getvalue()
-        del buffer
-    return b"".join(_encode_record(i, r) + b"\n" for i, r in enumerate(result))
+    for first in range(0, len(result), _CHUNK):
+        chunk = result[first : first + _CHUNK]
+        part = _encode_dicts(chunk) if all(type(r) is dict for r in chunk) else None
+        if part is None:
+            part = b"".join(_encode_record(first + i, r) + b"\n" for i, r in enumerate(chunk))
+        yield part
+
+
+def encode_records(result: object) -> bytes:
+    """The handler's result as JSON Lines (one record a line), or `MalformedRecordsError`.
+
+    Written into one growing buffer, whose bytes `getvalue` hands over without
+    a copy: a list of parts then joined held the output twice.
+    """
+    buffer = io.BytesIO()
+    for part in iter_encoded(result):
+        buffer.write(part)
+    return buffer.getvalue()
 
 
 _CHUNK = 1024

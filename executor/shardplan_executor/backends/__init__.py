@@ -8,6 +8,7 @@ the awaiting coroutine abandons the call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from shardplan_schemas.task import ShardTask
@@ -23,6 +24,10 @@ class Backend(Protocol):
 
     async def run(self, task: ShardTask) -> bytes:
         """Run the handler on `task`; its records as JSON Lines. Raises what the handler raised."""
+
+    async def run_chunks(self, task: ShardTask) -> Iterable[bytes]:
+        """`run`, its JSON Lines in parts that may be encoded as they are consumed (an async
+        handler's records, on the local backend); an encoding error is raised by the parts."""
 
     async def close(self) -> None:
         """Release workers and connections."""

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import uuid
+from collections.abc import Iterable
 
 from distributed import Client, LocalCluster
 
@@ -67,6 +68,9 @@ class DaskBackend:
             self._client = await Client(  # type: ignore[no-untyped-call]
                 self._address, asynchronous=True, timeout="10s"
             )
+
+    async def run_chunks(self, task: ShardTask) -> Iterable[bytes]:
+        return [await self.run(task)]
 
     async def run(self, task: ShardTask) -> bytes:
         if self._client is None:  # pragma: no cover - a wiring bug

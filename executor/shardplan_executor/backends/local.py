@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Future
 
 from shardplan_executor.handlers.protocol import (
     Handler,
     call_async,
+    call_async_chunks,
     call_blocking,
     is_async_handler,
 )
@@ -87,6 +89,11 @@ class LocalBackend:
         if self._async:
             return await call_async(self._handler, task)
         return await asyncio.wrap_future(self._pool.submit(self._handler, task))
+
+    async def run_chunks(self, task: ShardTask) -> Iterable[bytes]:
+        if self._async:
+            return await call_async_chunks(self._handler, task)
+        return [await self.run(task)]
 
     async def close(self) -> None:
         self._pool.shutdown()
