@@ -9,9 +9,10 @@ against the orjson parse floor of the source (`bench/orjson_floor.py`). The
 curve over the sizes shows whether time grows linearly and memory stays flat;
 the no-record handler runs the largest size as a second case.
 
-The run directory is under the benchmark's work directory: a disk that makes
-files slowly (a loaded VM's) bounds any run that writes a file per unit, so
-say where it ran (`--workdir`).
+The run directory is under the benchmark's work directory, so say where it
+ran (`--workdir`): outputs are append-only segments (one file per phase and
+language), but the journal and segments are still fsynced in group-commit
+rounds, which a loaded VM's disk makes slower than tmpfs.
 """
 
 from __future__ import annotations
