@@ -912,7 +912,11 @@ RUN_DIR_MUTATIONS: dict[
     "journal-30000-deep": (_deep_line, ACCEPTED, ("are not journal records",)),
     "journal-hostile-values": (_hostile_values, ACCEPTED, ("are not journal records",)),
     "journal-random-bytes": (_random_journal, ACCEPTED, ()),
-    "output-checksum-mismatch": (_checksum_mismatch, ACCEPTED, ("does not match its journal",)),
+    "output-checksum-mismatch": (
+        _checksum_mismatch,
+        ACCEPTED,
+        ("do not match their journal checksum",),
+    ),
 }
 
 
