@@ -19,8 +19,8 @@ with each other. Anything unusual (another format, a blank line, an id the
 expression does not take) falls back to the compiler's reader and its
 SHA-256 digests, so the result never depends on the shortcut.
 
-Measured on 200,000 lines: about 0.25 s a source, against 0.9 s for the
-compiler's reader.
+Measured on 200,000 lines (three runs, load 0.3-0.7): 0.27-0.38 s of CPU a
+source, against 0.75-1.04 s for the compiler's reader in one process.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from pathlib import Path
 from shardplan_compiler.sources import DIGEST_SIZE, SourceTable, read_source
 from shardplan_schemas.primitives import SourceFormat
 from shardplan_schemas.source_formats import SourceFormatError, iter_line_blocks
+from shardplan_schemas.vocabulary import ID_MAX_LENGTH
 
 _LINE_IDS = re.compile(rb'"line_id"\s*+:\s*+"([a-z]++(?:_[0-9]++)++)"').findall
 _KEY = b'"line_id"'
-_ID_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,13 @@ def read_script(path: Path, fmt: SourceFormat, sha256: str) -> ScriptLines | Sou
         if light is not None:
             digest, lines = light
             return lines if digest == sha256 else None
+    return read_table(path, fmt, sha256)
+
+
+def read_table(path: Path, fmt: SourceFormat, sha256: str) -> SourceTable | None:
+    """The source at `path` as the compiler reads it, if it is valid and its SHA-256 is `sha256`."""
     table = read_source(path, fmt).table
-    if table is None or table.sha256 != sha256:
-        return None
-    return table
+    return table if table is not None and table.sha256 == sha256 else None
 
 
 def _read_jsonl_lightly(path: Path) -> tuple[str, ScriptLines] | None:
@@ -104,6 +107,6 @@ def _read_jsonl_lightly(path: Path) -> tuple[str, ScriptLines] | None:
                 hashes.fromlist(list(map(hash, lines)))
     except (OSError, SourceFormatError):
         return None
-    if max(map(len, ids), default=0) > _ID_MAX:
+    if max(map(len, ids), default=0) > ID_MAX_LENGTH:
         return None
     return hasher.hexdigest(), ScriptLines(ids, hashes.tobytes(), hashes.itemsize)

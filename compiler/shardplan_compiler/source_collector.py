@@ -36,12 +36,12 @@ from shardplan_schemas.source_formats import (
     iter_txt_records,
     json_problem,
 )
+from shardplan_schemas.vocabulary import ID_MAX_LENGTH
 
 MAX_REPORTED_RECORD_ERRORS = 20
 RECORD_BLOCK = 128  # small blocks stay in the CPU cache (measured: 4096 costs +70%)
 DIGEST_SIZE = 32
 
-_ID_MAX = 200
 _SPEAKER_MAX = 500
 _ID_FULLMATCH = re.compile(r"[a-z]+(?:_[0-9]+)+").fullmatch
 # Possessive quantifiers: an id cannot end early (a letter or digit run is taken whole),
@@ -79,7 +79,7 @@ class _SlowPath(Exception):
 
 def is_valid_id(value: object) -> bool:
     """The `LineId`/`SceneId`/`RouteId` rule, checked by hand."""
-    return type(value) is str and len(value) <= _ID_MAX and _ID_FULLMATCH(value) is not None
+    return type(value) is str and len(value) <= ID_MAX_LENGTH and _ID_FULLMATCH(value) is not None
 
 
 @dataclass
@@ -223,7 +223,7 @@ class SourceCollector:
             if (
                 joined.count("\n") != len(line_ids) - 1
                 or _IDS_BLOCK_FULLMATCH(joined) is None
-                or max(map(len, line_ids)) > _ID_MAX
+                or max(map(len, line_ids)) > ID_MAX_LENGTH
             ):
                 raise _SlowPath
             "".join(texts)  # a TypeError here means a text that is not a string

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from shardplan_schemas.vocabulary import (
+    ID_MAX_LENGTH,
     ID_PATTERN,
     LANGUAGE_PATTERN,
     LLM_PHASES,
@@ -49,7 +50,7 @@ __all__ = [
 
 LineId = Annotated[
     str,
-    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    StringConstraints(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH),
     Field(
         description="Unique id of a source line: lowercase letters, then one or more "
         "`_<digits>` groups, e.g. `scene_001_0042`.",
@@ -58,7 +59,7 @@ LineId = Annotated[
 ]
 SceneId = Annotated[
     str,
-    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    StringConstraints(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH),
     Field(
         description="Id of the scene a line belongs to, e.g. `scene_001`.",
         examples=["scene_001"],
@@ -66,7 +67,7 @@ SceneId = Annotated[
 ]
 RouteId = Annotated[
     str,
-    StringConstraints(pattern=ID_PATTERN, max_length=200),
+    StringConstraints(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH),
     Field(
         description="Id of the story route a line belongs to, e.g. `common_0`.",
         examples=["common_0"],

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Literal
 
 ID_PATTERN = r"^[a-z]+(?:_[0-9]+)+$"
+ID_MAX_LENGTH = 200
+"""The longest line, scene or route id, in characters."""
 LANGUAGE_PATTERN = r"^[a-z]{2}(?:-[A-Z]{2})?$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 FINGERPRINT_PATTERN = r"^[0-9a-f]{32}$"

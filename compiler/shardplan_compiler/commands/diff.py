@@ -16,7 +16,7 @@ import click
 
 from shardplan_compiler import exit_codes
 from shardplan_compiler.commands.show import emit, open_plan
-from shardplan_compiler.diff_sources import ScriptLines, read_script
+from shardplan_compiler.diff_sources import ScriptLines, read_script, read_table
 from shardplan_compiler.file_checks import unreadable_reason
 from shardplan_compiler.plan_diff import diff_plans
 from shardplan_compiler.plan_io import PlanError
@@ -28,7 +28,7 @@ from shardplan_compiler.render.plan_diff import (
     render_diff_text,
 )
 from shardplan_compiler.render.review_page import render_diff_html
-from shardplan_compiler.sources import SourceTable, read_source
+from shardplan_compiler.sources import SourceTable
 from shardplan_schemas.diagnostics import Diagnostic
 from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.plan_structure import key_problem
@@ -72,11 +72,8 @@ def _matching(plan: ShardPlan, plan_path: Path, light: bool) -> SourceTable | Sc
     path = resolve_recorded(plan_dir, plan.source.path)
     if unreadable_reason(path) is not None:
         return None
-    if light:
-        found = read_script(path, plan.source.format, plan.source.sha256)
-    else:
-        table = read_source(path, plan.source.format).table
-        found = table if table is not None and table.sha256 == plan.source.sha256 else None
+    read = read_script if light else read_table
+    found = read(path, plan.source.format, plan.source.sha256)
     if found is None:
         return None
     problem = key_problem(plan, found.line_ids)
