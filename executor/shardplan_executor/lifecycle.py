@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from shardplan_executor.backends import Backend
 from shardplan_executor.commit import GroupCommit
-from shardplan_executor.events import EventLog, utc_timestamp
+from shardplan_executor.events import EventLog, unit_completed_line, utc_timestamp
 from shardplan_executor.fingerprint import UnitFingerprint, inputs_digest
 from shardplan_executor.journal import (
     JournalRecord,
@@ -23,6 +23,7 @@ from shardplan_executor.options import RunOptions
 from shardplan_executor.outputs import sha256_bytes
 from shardplan_executor.progress import Progress
 from shardplan_executor.record_index import InputIndex
+from shardplan_executor.records import EncodedRecords
 from shardplan_executor.scheduler import (
     Failure,
     Success,
@@ -32,7 +33,7 @@ from shardplan_executor.store import SegmentStore, Stored
 from shardplan_executor.trusted import trusted
 from shardplan_executor.units import Finished, Unit
 from shardplan_schemas.events import (
-    UnitCompleted,
+    EVENT_ADAPTER,
     UnitFailed,
     UnitRetried,
     UnitReused,
@@ -41,6 +42,9 @@ from shardplan_schemas.plan import ShardPlan
 from shardplan_schemas.task import Record, ShardTask
 
 EMPTY_SHA256 = sha256_bytes(b"")
+KEEP_BYTES = 1 << 20
+"""An output up to this size is indexed from the parts just written and the handler's
+records; a bigger one (a `full` unit's) is read back and decoded a block at a time."""
 
 
 class UnitLifecycle:
@@ -67,8 +71,13 @@ class UnitLifecycle:
         """The unit's fingerprint, kept until its journal record is written."""
         fingerprint = self.fingerprints.get(unit.unit_id)
         if fingerprint is None:
-            fingerprint = UnitFingerprint(
-                language=unit.language, handler=self.identity, inputs_sha256=inputs_digest(inputs)
+            fingerprint = trusted(
+                UnitFingerprint,
+                {
+                    "language": unit.language,
+                    "handler": self.identity,
+                    "inputs_sha256": inputs_digest(inputs),
+                },
             )
             self.fingerprints[unit.unit_id] = fingerprint
         return fingerprint
@@ -110,6 +119,9 @@ class UnitLifecycle:
         digest = hashlib.sha256()
         offset = -1
         length = records = 0
+        indexed = unit.phase_index in self.indexed
+        kept: list[bytes] = []
+        """The parts of a small output that a later phase's inputs index: not read back."""
         try:
             for part in parts:
                 if not part:
@@ -119,19 +131,26 @@ class UnitLifecycle:
                 digest.update(part)
                 length += len(part)
                 records += part.count(b"\n")
+                if indexed and length <= KEEP_BYTES:
+                    kept.append(part)
         except BaseException:
             if offset >= 0:
                 store.truncate(segment, offset)
             raise
-        del parts  # the handler's records, with an async handler's encoding generator
         if offset < 0:
             stored = Stored(None, 0, 0, EMPTY_SHA256, 0)
         else:
             store.place(unit.phase_index, unit.order, offset, length)
             stored = Stored(segment, offset, length, digest.hexdigest(), records)
-        if unit.phase_index in self.indexed:
-            data = store.read(segment, offset, length) if offset >= 0 else b""
-            self.inputs.add_output(unit, data, max(offset, 0))
+        if not indexed:
+            return stored
+        if length > KEEP_BYTES:  # a `full` unit: read back, decoded a block at a time
+            del parts, kept  # the handler's records, which would double the peak
+            self.inputs.add_output(unit, store.read(segment, offset, length), offset)
+            return stored
+        plain = parts.plain_records() if isinstance(parts, EncodedRecords) else None
+        data = kept[0] if len(kept) == 1 else b"".join(kept)
+        self.inputs.add_output(unit, data, max(offset, 0), plain)
         return stored
 
     # --- the window's sink -------------------------------------------------------------
@@ -177,36 +196,37 @@ class UnitLifecycle:
         self.commit.submit(segments, batch, records)
 
     def _durable(self, batch: Sequence[Success], records: Sequence[JournalRecord]) -> None:
-        """Report a durable batch: one timestamp (they became durable together), one write."""
+        """Report a durable batch: one timestamp (they became durable together), one write.
+
+        A `unit_completed` event is encoded straight from its values
+        (`events.unit_completed_line`, held to the model's bytes by a test):
+        validating a model per unit cost more than journaling the unit.
+        """
         reused = 0
         now = utc_timestamp()
-        events: list[UnitCompleted | UnitReused] = []
+        lines: list[bytes] = []
+        finished = self.finished
         for success, record in zip(batch, records, strict=True):
-            self.finished.add(success.unit.phase_index, success.unit.order)
-            source = self.reused_from.pop(success.unit.unit_id, None)
+            unit = success.unit
+            finished.add(unit.phase_index, unit.order)
+            source = self.reused_from.pop(unit.unit_id, None) if self.reused_from else None
             if source is not None:
                 reused += 1
-                events.append(
-                    UnitReused(
-                        timestamp=now,
-                        event="unit_reused",
-                        unit_id=success.unit.unit_id,
-                        source=source,
-                        records=record.records,
-                    )
-                )
-                continue
-            events.append(
-                UnitCompleted(
+                event = UnitReused(
                     timestamp=now,
-                    event="unit_completed",
-                    unit_id=success.unit.unit_id,
-                    attempt=success.attempt,
+                    event="unit_reused",
+                    unit_id=unit.unit_id,
+                    source=source,
                     records=record.records,
-                    duration_ms=success.duration_ms,
+                )
+                lines.append(EVENT_ADAPTER.dump_json(event) + b"\n")
+                continue
+            lines.append(
+                unit_completed_line(
+                    now, unit.unit_id, success.attempt, record.records, success.duration_ms
                 )
             )
-        self.events.emit_many(events)
+        self.events.emit_lines(lines)
         self.progress.advance(done=len(batch) - reused, reused=reused)
 
     def failed(self, failure: Failure) -> None:

@@ -257,11 +257,10 @@ _BLOCK = 4096
 """Records decoded at a time to index an output or to hand a big piece to a handler."""
 
 
-def _block_is_dense(lines: list[bytes], table: LineTable, first_position: int) -> bool:
+def _ids_are(records: list[Record], table: LineTable, first_position: int) -> bool:
     """Whether these records name, in order, the lines from `first_position` on."""
-    records = decode_lines(b"\n".join(lines) + b"\n")
     hashes = array("q", map(hash, map(dict.get, records, repeat("line_id"))))
-    return hashes == table.id_hashes[first_position : first_position + len(lines)]
+    return hashes == table.id_hashes[first_position : first_position + len(records)]
 
 
 class InputIndex:
@@ -301,38 +300,61 @@ class InputIndex:
             self._open[(phase_index, language)] = upstream
         self._phases.append((phase_index, phase.phase, by_language))
 
-    def add_output(self, unit: Unit, data: bytes, base: int = 0) -> None:
+    def add_output(
+        self, unit: Unit, data: bytes, base: int = 0, records: list[Record] | None = None
+    ) -> None:
         """Index one finished unit's output (its JSON Lines bytes, at `base` in its segment).
 
-        Read a block of records at a time: a `full` ingest's output is a
-        million records, which as dicts all at once would take a gigabyte.
+        `records`, when given, are the output's records as the handler
+        returned them (plain dicts that survive the round trip, see
+        `records.EncodedRecords`): their ids are read from them instead of
+        decoding `data` again. Otherwise records are decoded a block at a
+        time: a `full` ingest's output is a million records, which as dicts
+        all at once would take a gigabyte.
         """
         upstream = self._open[(unit.phase_index, unit.language)]
         shard = unit.shard_index
         upstream.bases[shard] = base
         upstream.sizes[shard] = len(data)
-        lines = data.split(b"\n")
-        lines.pop()  # after the last newline (or the empty output's only piece)
-        count = len(lines)
+        count = data.count(b"\n")
         upstream.counts[shard] = count
         upstream.total += count
-        if count > OFFSETS_MIN_RECORDS:
-            upstream.offsets[shard] = array(
-                "q", accumulate(map((1).__add__, map(len, lines)), initial=0)
-            )
         if not count:
             upstream.dense[shard] = 1
             return
+        if records is not None and len(records) != count:
+            records = None  # not the records of these bytes: decode them
+        lines: list[bytes] | None = None
+        if count > OFFSETS_MIN_RECORDS:
+            lines = data.split(b"\n")
+            lines.pop()  # after the last newline
+            upstream.offsets[shard] = array(
+                "q", accumulate(map((1).__add__, map(len, lines)), initial=0)
+            )
         start, end = unit.start, unit.end
         table = self.table()
-        if count == end - start and all(
-            _block_is_dense(lines[first : first + _BLOCK], table, start + first)
-            for first in range(0, count, _BLOCK)
-        ):
-            upstream.dense[shard] = 1
-            return
+        if count == end - start:
+            if records is not None:
+                dense = _ids_are(records, table, start)
+            else:
+                if lines is None:
+                    lines = data.split(b"\n")
+                    lines.pop()
+                dense = all(
+                    _ids_are(
+                        decode_lines(b"\n".join(lines[first : first + _BLOCK]) + b"\n"),
+                        table,
+                        start + first,
+                    )
+                    for first in range(0, count, _BLOCK)
+                )
+            if dense:
+                upstream.dense[shard] = 1
+                return
         del lines
-        self._file_records(upstream, shard, start, end, decode_lines(data), table)
+        if records is None:
+            records = decode_lines(data)
+        self._file_records(upstream, shard, start, end, records, table)
 
     def _file_records(
         self,

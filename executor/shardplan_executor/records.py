@@ -77,6 +77,29 @@ def iter_encoded(result: object) -> Iterator[bytes]:
         yield part
 
 
+class EncodedRecords:
+    """A handler's records, encoded as JSON Lines as they are iterated (`iter_encoded`).
+
+    It keeps the handler's list, so once every part was written, whoever
+    indexes the output can read the records' `line_id`s from the list
+    (`plain_records`) instead of decoding the bytes just encoded from it.
+    """
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter_encoded(self.result)
+
+    def plain_records(self) -> list[Record] | None:
+        """The records when every one is a plain dict, which the encoding checked survives a
+        JSON round trip unchanged (so it equals its decoded line); else None."""
+        result = self.result
+        if isinstance(result, list | tuple) and all(type(r) is dict for r in result):
+            return list(result)
+        return None
+
+
 def encode_records(result: object) -> bytes:
     """The handler's result as JSON Lines (one record a line), or `MalformedRecordsError`.
 

@@ -27,16 +27,15 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from shardplan_executor.store import Stored
 from shardplan_executor.units import Unit
 from shardplan_schemas.plan import RunPolicy
 
 
-@dataclass(frozen=True)
-class Success:
-    """A unit whose handler returned records."""
+class Success(NamedTuple):
+    """A unit whose handler returned records (a tuple: one is made per unit)."""
 
     unit: Unit
     output: Stored
@@ -45,8 +44,7 @@ class Success:
     duration_ms: int
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(NamedTuple):
     """A unit that failed every attempt."""
 
     unit: Unit

@@ -9,12 +9,16 @@ handler and the journal use it, so such a change fails here, not in a run.
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, JsonValue
 
+from shardplan_executor.events import unit_completed_line
 from shardplan_executor.fingerprint import UnitFingerprint
 from shardplan_executor.journal import JournalRecord
 from shardplan_executor.source_index import source_line
 from shardplan_executor.trusted import trusted
+from shardplan_schemas.events import EVENT_ADAPTER, UnitCompleted
 from shardplan_schemas.source import SourceLine
 from shardplan_schemas.task import ShardTask
 
@@ -88,3 +92,37 @@ def test_a_source_line_from_a_verified_record_is_the_validated_line() -> None:
         _same(built, validated)
         assert built.model_fields_set == validated.model_fields_set
         assert built.model_dump(exclude_unset=True) == record
+
+
+def test_a_trusted_fingerprint_is_the_validated_fingerprint() -> None:
+    for language in ("en", None):
+        values: dict[str, object] = {
+            "language": language,
+            "handler": "pkg.mod:handler@3",
+            "inputs_sha256": "5" * 64,
+        }
+        _same(trusted(UnitFingerprint, dict(values)), UnitFingerprint.model_validate(values))
+
+
+@given(
+    unit_id=st.text(min_size=1),
+    attempt=st.integers(min_value=1, max_value=2**62),
+    records=st.integers(min_value=0, max_value=2**62),
+    duration_ms=st.integers(min_value=0, max_value=2**62),
+)
+def test_a_unit_completed_line_is_the_models_json(
+    unit_id: str, attempt: int, records: int, duration_ms: int
+) -> None:
+    """Any id text (non-ASCII, control characters, quotes), any counts: the same bytes."""
+    timestamp = "2026-12-03T10:00:00.123Z"
+    event = UnitCompleted(
+        timestamp=timestamp,
+        event="unit_completed",
+        unit_id=unit_id,
+        attempt=attempt,
+        records=records,
+        duration_ms=duration_ms,
+    )
+    line = unit_completed_line(timestamp, unit_id, attempt, records, duration_ms)
+    assert line == EVENT_ADAPTER.dump_json(event) + b"\n"
+    assert EVENT_ADAPTER.validate_json(line) == event

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias
 
 from pydantic import BaseModel
 
-from shardplan_executor.records import encode_records, iter_encoded
+from shardplan_executor.records import EncodedRecords, encode_records
 from shardplan_schemas.task import Record, ShardTask
 
 HandlerResult: TypeAlias = Sequence[BaseModel | Record]
@@ -48,12 +48,12 @@ async def call_async(handler: Handler, task: ShardTask) -> bytes:
     return encode_records(result)
 
 
-async def call_async_chunks(handler: Handler, task: ShardTask) -> Iterator[bytes]:
+async def call_async_chunks(handler: Handler, task: ShardTask) -> EncodedRecords:
     """Await an async `handler`; its records as JSON Lines, encoded as they are consumed."""
     result = handler(task)
     if inspect.isawaitable(result):
         result = await result
-    return iter_encoded(result)
+    return EncodedRecords(result)
 
 
 async def _await(awaitable: Awaitable[HandlerResult]) -> HandlerResult:
