@@ -66,7 +66,7 @@ def inputs_digest(inputs: Mapping[str, Iterable[Record]]) -> str:
     bytes say unambiguously which records belong to which phase.
 
     The records are hashed as the bytes the upstream units wrote, never
-    decoded: a `RecordSequence` hands over its JSON Lines (`raw_parts`). A
+    decoded: a `RecordSequence` hands over its JSON Lines (`feed`). A
     deterministic handler writes the same bytes for the same records, and
     equal bytes are equal records, so a digest never makes a unit look
     unchanged when it is not. Digesting the canonical JSON of the decoded
@@ -76,10 +76,9 @@ def inputs_digest(inputs: Mapping[str, Iterable[Record]]) -> str:
     for name in sorted(inputs):  # code-point order
         digest.update(orjson.dumps(name) + b"\n")
         records = inputs[name]
-        raw_parts = getattr(records, "raw_parts", None)
-        if raw_parts is not None:
-            for part in raw_parts():
-                digest.update(part)
+        feed = getattr(records, "feed", None)
+        if feed is not None:
+            feed(digest.update)
             continue
         iterator = iter(records)
         while block := list(islice(iterator, DIGEST_BLOCK)):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
@@ -125,62 +126,66 @@ Piece = tuple[int, int, int]
 class OutputFiles:
     """Reads upstream outputs from the run directory's segments.
 
-    Units run in plan order, so consecutive units read the same few upstream
-    outputs: small outputs (those without record offsets) are kept, split
-    into lines, for the last `CACHED_OUTPUTS` read, and a piece of a big one
-    is served from the last `WINDOW_BYTES` read of its segment. Without
-    that, one `pread` per piece was a quarter of a run's time.
+    Units run in plan order and a phase's outputs were appended in about
+    that order, so consecutive units read nearby bytes of the same few
+    segments: every piece is served from the last `WINDOW_BYTES` read of
+    its segment (one `pread` serves hundreds of chunk units), and the lines
+    of the last `CACHED_OUTPUTS` small outputs that were read in part (a
+    scene's records, read by each of its chunks) are kept. Without that,
+    one `pread` per piece was a quarter of a run's time.
     """
 
     def __init__(self, store: SegmentStore | None) -> None:
         self.store = store
         self.records_read = 0
-        self._cache: dict[tuple[str, int], tuple[bytes, list[bytes]]] = {}
+        self._lines: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
         self._windows: dict[str, tuple[int, bytes]] = {}
-        """Per segment, the last `WINDOW_BYTES` read from a big output."""
+        """Per segment, the last `WINDOW_BYTES` read from it, and where they start."""
 
     def whole(self, upstream: _Upstream, shard_index: int) -> bytes:
         """An upstream unit's whole output."""
+        base = upstream.bases[shard_index]
+        return self._range(upstream.segment, base, base + upstream.sizes[shard_index])
+
+    def _range(self, segment: str, start: int, stop: int) -> bytes:
+        """Bytes `[start, stop)` of a segment, from its window when they are in it."""
+        window = self._windows.get(segment)
+        if window is not None:
+            at, data = window
+            if at <= start and stop <= at + len(data):
+                return data[start - at : stop - at]
         assert self.store is not None
-        return self.store.read(
-            upstream.segment, upstream.bases[shard_index], upstream.sizes[shard_index]
-        )
+        if stop - start >= WINDOW_BYTES:
+            return self.store.read(segment, start, stop - start)
+        data = self.store.read(segment, start, WINDOW_BYTES)  # shorter at the segment's end
+        self._windows[segment] = (start, data)
+        return data[: stop - start]
 
     def read(self, upstream: _Upstream, shard_index: int, first: int, end: int) -> bytes:
         """The JSON Lines of records `[first, end)` of an upstream unit's output."""
         self.records_read += end - first
+        base = upstream.bases[shard_index]
         offsets = upstream.offsets.get(shard_index)
         if offsets is not None:
-            start = upstream.bases[shard_index] + offsets[first]
-            stop = upstream.bases[shard_index] + offsets[end]
-            window = self._windows.get(upstream.segment)
-            if window is None or not window[0] <= start <= stop <= window[0] + len(window[1]):
-                assert self.store is not None
-                if stop - start >= WINDOW_BYTES:
-                    return self.store.read(upstream.segment, start, stop - start)
-                end_of_unit = upstream.bases[shard_index] + upstream.sizes[shard_index]
-                length = min(WINDOW_BYTES, end_of_unit - start)
-                window = (start, self.store.read(upstream.segment, start, length))
-                self._windows[upstream.segment] = window
-            return window[1][start - window[0] : stop - window[0]]
-        key = (upstream.segment, shard_index)
-        cached = self._cache.get(key)
-        if cached is None:
-            data = self.whole(upstream, shard_index)
-            cached = (data, data.split(b"\n"))
-            if len(self._cache) >= CACHED_OUTPUTS:
-                del self._cache[next(iter(self._cache))]
-            self._cache[key] = cached
-        data, lines = cached
+            return self._range(upstream.segment, base + offsets[first], base + offsets[end])
         if first == 0 and end == upstream.counts[shard_index]:
-            return data
+            return self._range(upstream.segment, base, base + upstream.sizes[shard_index])
+        key = (upstream.segment, shard_index)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = self.whole(upstream, shard_index).split(b"\n")
+            if len(self._lines) >= CACHED_OUTPUTS:
+                self._lines.popitem(last=False)
+            self._lines[key] = lines
         return b"\n".join(lines[first:end]) + b"\n"
 
 
 WINDOW_BYTES = 1 << 18
-"""Bytes read at once from a big output: the next units' pieces are likely in them."""
+"""Bytes read at once from a segment: the next units' pieces are likely in them."""
 CACHED_OUTPUTS = 256
-"""Small upstream outputs kept in memory by `OutputFiles` (at most 64 records each)."""
+"""Small upstream outputs whose lines `OutputFiles` keeps (at most 64 records each)."""
+PACKED_PIECES = 64
+"""A sequence with more pieces keeps them packed in an array (see `RecordSequence`)."""
 
 
 class RecordSequence(Sequence[Record]):
@@ -193,31 +198,58 @@ class RecordSequence(Sequence[Record]):
     def __init__(self, files: OutputFiles, upstream: _Upstream, pieces: Sequence[Piece]) -> None:
         self._files = files
         self._upstream = upstream
-        # Packed, three integers a piece: an export unit after a `full` phase receives a
-        # piece per upstream shard (about 100,000 per phase at a million lines), which as
-        # tuples and a list of ends held some 70 MB for the unit's whole run.
-        self._pieces = array("q", [value for piece in pieces for value in piece])
-        self._ends = array("q", accumulate(end - first for _, first, end in pieces))
+        flat = [value for piece in pieces for value in piece]
+        # Packed, three integers a piece, when there are many: an export unit after a
+        # `full` phase receives a piece per upstream shard (about 100,000 per phase at a
+        # million lines), which as tuples and a list of ends held some 70 MB for the
+        # unit's whole run. A chunk unit's few pieces stay a list (cheaper to make).
+        self._pieces: Sequence[int] = array("q", flat) if len(pieces) > PACKED_PIECES else flat
+        self._length = sum(flat[2::3]) - sum(flat[1::3])
+        self._ends_array: array[int] | None = None
+
+    @property
+    def _ends(self) -> array[int]:
+        """Where each piece ends in the sequence (made on the first index)."""
+        if self._ends_array is None:
+            packed = self._pieces
+            self._ends_array = array(
+                "q",
+                accumulate(packed[at + 2] - packed[at + 1] for at in range(0, len(packed), 3)),
+            )
+        return self._ends_array
 
     def __len__(self) -> int:
-        return self._ends[-1] if self._ends else 0
+        return self._length
 
     def _piece_bytes(self, block: int | None = None) -> Iterator[bytes]:
         """Each piece's JSON Lines; with `block`, big pieces in parts of that many records."""
         offsets = self._upstream.offsets
         packed = self._pieces
+        read, upstream = self._files.read, self._upstream
         for at in range(0, len(packed), 3):
             shard_index, first, end = packed[at], packed[at + 1], packed[at + 2]
-            step = block if block is not None and shard_index in offsets else end - first
-            for part in range(first, end, max(step, 1)):
-                yield self._files.read(self._upstream, shard_index, part, min(part + step, end))
+            if block is None or end - first <= block or shard_index not in offsets:
+                yield read(upstream, shard_index, first, end)
+                continue
+            for part in range(first, end, block):
+                yield read(upstream, shard_index, part, min(part + block, end))
+
+    def feed(self, update: Callable[[bytes], object]) -> None:
+        """Pass the records' JSON Lines to `update` in parts of at most `_BLOCK` records
+        (what a digest of the inputs hashes; a loop, not a generator, for chunk units)."""
+        packed = self._pieces
+        if len(packed) == 3 and packed[2] - packed[1] <= _BLOCK:
+            update(self._files.read(self._upstream, packed[0], packed[1], packed[2]))
+            return
+        for part in self._piece_bytes(_BLOCK):
+            update(part)
 
     def raw(self) -> bytes:
         """The records as JSON Lines, in order."""
         return b"".join(self._piece_bytes())
 
     def raw_parts(self) -> Iterator[bytes]:
-        """The records as JSON Lines, in parts of at most `_BLOCK` records (a digest's feed)."""
+        """The records as JSON Lines, in parts of at most `_BLOCK` records."""
         return self._piece_bytes(_BLOCK)
 
     def __iter__(self) -> Iterator[Record]:
