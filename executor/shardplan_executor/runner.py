@@ -10,7 +10,10 @@ into a message and an exit code, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shardplan_executor.backends import Backend
@@ -40,6 +43,11 @@ def default_run_dir(plan_path: Path) -> Path:
 
 def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
     """Run the plan as `options` say; the process exit code. Never raises for bad input."""
+    with young_collections_every(GC_YOUNG_THRESHOLD):
+        return _run_plan(options, progress)
+
+
+def _run_plan(options: RunOptions, progress: Progress | None) -> int:
     progress = progress or Progress(sys.stderr, quiet=options.quiet, report_stream=sys.stdout)
     try:
         verified = load_verified_plan(options.plan_path, options.source)
@@ -72,6 +80,29 @@ def run_plan(options: RunOptions, progress: Progress | None = None) -> int:
         return _run_with_sources(options, verified, handler, identity, run_dir, sources, progress)
     finally:
         sources.close()
+
+
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between two collections of the youngest generation during a run (Python: 700)."""
+
+
+@contextmanager
+def young_collections_every(allocations: int) -> Iterator[None]:
+    """Collect cyclic garbage less often while the run lasts, then restore the thresholds.
+
+    A run makes and drops some ten objects a line per phase (records, source
+    lines, tasks), nearly all freed at once by reference counting; at
+    Python's default of a young collection every 700 allocations, the
+    collector took about 15 % of a 100,000-line run (measured with it
+    disabled). Every 50,000 allocations it costs next to nothing, and cycles
+    a handler makes are still collected.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(allocations, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _same_directory(a: Path, b: Path) -> bool:
