@@ -96,6 +96,8 @@ class _Upstream:
     """The segment holding this phase's outputs in this language."""
     total: int = 0
     """Records of every output indexed so far (none: no unit receives any)."""
+    filed: bool = False
+    """Some record is filed by line, scene or route or concerns every unit (not dense)."""
 
     def __post_init__(self) -> None:
         self.segment = segment_path(self.phase.phase, self.language)
@@ -398,6 +400,7 @@ class InputIndex:
         table: LineTable,
     ) -> None:
         """File each record of a non-dense output by what it concerns."""
+        upstream.filed = True
         own: dict[int, int] | None = None
         base = shard << _SHIFT
         for number, record in enumerate(records):
@@ -432,10 +435,17 @@ class InputIndex:
 
     def pieces_for(self, upstream: _Upstream, start: int, end: int) -> list[Piece]:
         """Which records of `upstream` concern lines `[start, end)`, in plan order."""
-        pieces: list[Piece] = []
         starts, ends = upstream.shards.starts, upstream.shards.ends
         index = max(bisect_right(starts, start) - 1, 0)
         dense, counts = upstream.dense, upstream.counts
+        if not upstream.filed and index < len(starts) and ends[index] >= end:
+            # Within one upstream shard, every record of which names its own line: the
+            # common case (aligned chunks, a chunk inside a scene or a `full` shard).
+            self.work += 1
+            if dense[index] and counts[index]:
+                return [(index, start - starts[index], end - starts[index])]
+            return []
+        pieces: list[Piece] = []
         while index < len(starts) and starts[index] < end:
             self.work += 1
             if dense[index] and counts[index]:
