@@ -9,6 +9,12 @@ against the orjson parse floor of the source (`bench/orjson_floor.py`). The
 curve over the sizes shows whether time grows linearly and memory stays flat;
 the no-record handler runs the largest size as a second case.
 
+Beside each run, `bench.handler_floor` times the handler's own work over the
+same units with no executor at all (parse each unit's lines, build its
+`SourceLine`s, call the handler, encode and hash its records): the units/s
+no executor can pass with this handler, so the run is also reported as a
+multiple of it.
+
 The run directory is under the benchmark's work directory, so say where it
 ran (`--workdir`): outputs are append-only segments (one file per phase and
 language), but the journal and segments are still fsynced in group-commit
@@ -75,6 +81,14 @@ def _floor(ctx: BenchContext, plan: Path) -> Sample:
     return run_once(Command("orjson floor", argv, plan.parent, ctx.env()))
 
 
+def _handler_floor(ctx: BenchContext, plan: Path, handler: str) -> float:
+    """Seconds the handler's own work takes over every unit, without an executor."""
+    output = plan.parent / "handler-floor.txt"
+    argv = (ctx.python, "-m", "bench.handler_floor", plan.name, "script.jsonl", handler)
+    run_once(Command("handler floor", argv, plan.parent, ctx.env(), stdout_path=output))
+    return float(output.read_text(encoding="utf-8").split()[1])
+
+
 def measure(ctx: BenchContext, lines: int, handler: str) -> dict[str, float]:
     """One fresh run, then its resume and the floor, at `lines` lines."""
     plan = _prepare(ctx, lines)
@@ -85,8 +99,12 @@ def measure(ctx: BenchContext, lines: int, handler: str) -> dict[str, float]:
     resume = _run(ctx, plan, handler, out)
     _, resumed = _units(plan.parent / out)
     floor = _floor(ctx, plan)
+    handler_floor = _handler_floor(ctx, plan, handler)
     shutil.rmtree(plan.parent / out, ignore_errors=True)
     return {
+        "handler_floor_s": handler_floor,
+        "handler_ceiling_units_per_s": units / handler_floor,
+        "run_over_handler_floor": fresh.seconds / handler_floor,
         "lines": lines,
         "units": units,
         "resumed": resumed,
@@ -132,7 +150,10 @@ def run(ctx: BenchContext) -> list[Row]:
             "units/s",
             ">=",
             UNITS_PER_SECOND_TARGET,
-            details=f"{top['run_s']:.1f} s from process start to exit; "
+            details=f"{top['run_s']:.1f} s from process start to exit, "
+            f"{top['run_over_handler_floor']:.2f}x the handler's own work alone "
+            f"({top['handler_floor_s']:.1f} s: at most "
+            f"{top['handler_ceiling_units_per_s']:,.0f} units/s for any executor); "
             f"load average {top['load_average']:.1f}",
             notes=notes,
             extra=dict(top),

@@ -146,6 +146,8 @@ def test_the_cli_runs_every_benchmark_on_tiny_inputs(tmp_path: Path) -> None:
         assert benchmark in names
     # A row either measured something or says why it could not.
     assert all(row["value"] is not None or row["details"] for row in rows)
+    # The run at scale is put beside the handler's own work, timed with no executor.
+    assert any("the handler's own work alone" in row["details"] for row in rows)
 
 
 def test_tree_memory_counts_forked_workers_that_ru_maxrss_misses() -> None:
