@@ -98,6 +98,10 @@ class _Upstream:
     """Records of every output indexed so far (none: no unit receives any)."""
     filed: bool = False
     """Some record is filed by line, scene or route or concerns every unit (not dense)."""
+    last: tuple[int, int, RecordSequence] | None = None
+    """The lines `[start, end)` last asked for and their records: a phase's languages
+    follow each other shard by shard, so the next unit often asks again (read-only, so
+    the two tasks can share it)."""
 
     def __post_init__(self) -> None:
         self.segment = segment_path(self.phase.phase, self.language)
@@ -347,6 +351,7 @@ class InputIndex:
         all at once would take a gigabyte.
         """
         upstream = self._open[(unit.phase_index, unit.language)]
+        upstream.last = None  # what it held may change
         shard = unit.shard_index
         upstream.bases[shard] = base
         upstream.sizes[shard] = len(data)
@@ -499,8 +504,14 @@ def narrowed_inputs(index: InputIndex, unit: Unit) -> dict[str, RecordSequence]:
         if upstream is None:
             inputs[name] = RecordSequence(index.files, next(iter(by_language.values())), [])
             continue
+        last = upstream.last
+        if last is not None and last[0] == unit.start and last[1] == unit.end:
+            inputs[name] = last[2]  # the same shard in another language: the same records
+            continue
         pieces = index.pieces_for(upstream, unit.start, unit.end) if upstream.total else []
-        inputs[name] = RecordSequence(index.files, upstream, pieces)
+        sequence = RecordSequence(index.files, upstream, pieces)
+        upstream.last = (unit.start, unit.end, sequence)
+        inputs[name] = sequence
     return inputs
 
 
