@@ -190,6 +190,8 @@ WINDOW_BYTES = 1 << 18
 """Bytes read at once from a segment: the next units' pieces are likely in them."""
 CACHED_OUTPUTS = 256
 """Small upstream outputs whose lines `OutputFiles` keeps (at most 64 records each)."""
+KEPT_RAW_BYTES = 1 << 16
+"""A one-piece sequence up to this size keeps its bytes once read (see `feed`)."""
 PACKED_PIECES = 64
 """A sequence with more pieces keeps them packed in an array (see `RecordSequence`)."""
 
@@ -212,6 +214,8 @@ class RecordSequence(Sequence[Record]):
         self._pieces: Sequence[int] = array("q", flat) if len(pieces) > PACKED_PIECES else flat
         self._length = sum(flat[2::3]) - sum(flat[1::3])
         self._ends_array: array[int] | None = None
+        self._raw: bytes | None = None
+        """The JSON Lines of a one-piece sequence, once `feed` read them."""
 
     @property
     def _ends(self) -> array[int]:
@@ -243,9 +247,17 @@ class RecordSequence(Sequence[Record]):
     def feed(self, update: Callable[[bytes], object]) -> None:
         """Pass the records' JSON Lines to `update` in parts of at most `_BLOCK` records
         (what a digest of the inputs hashes; a loop, not a generator, for chunk units)."""
+        if self._raw is not None:
+            update(self._raw)
+            return
         packed = self._pieces
         if len(packed) == 3 and packed[2] - packed[1] <= _BLOCK:
-            update(self._files.read(self._upstream, packed[0], packed[1], packed[2]))
+            # One small piece (a chunk unit's): kept, as the next language's unit of the
+            # same shard is handed this very sequence (`_Upstream.last`) and digests it too.
+            raw = self._files.read(self._upstream, packed[0], packed[1], packed[2])
+            if len(raw) <= KEPT_RAW_BYTES:
+                self._raw = raw
+            update(raw)
             return
         for part in self._piece_bytes(_BLOCK):
             update(part)
