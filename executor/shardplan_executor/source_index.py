@@ -241,6 +241,11 @@ class LazyLines(Sequence[SourceLine]):
         return source_line(self._source.records(at, at + 1)[0])
 
     def __iter__(self) -> Iterator[SourceLine]:
+        if self._end - self._start <= LINES_PER_BLOCK:  # a chunk's or a scene's: no generator
+            return map(source_line, self._source.records(self._start, self._end))
+        return self._blocks()
+
+    def _blocks(self) -> Iterator[SourceLine]:
         for first in range(self._start, self._end, LINES_PER_BLOCK):
             yield from map(
                 source_line, self._source.records(first, min(first + LINES_PER_BLOCK, self._end))
