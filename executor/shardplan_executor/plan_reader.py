@@ -156,7 +156,7 @@ class _Columns:
     keys: list[str]
 
 
-_FIELDS_IN_ORDER = itemgetter("key", "sha256", "start", "end")
+_FIELD_GETTERS = tuple(map(itemgetter, ("key", "sha256", "start", "end")))
 _HEX = re.compile("[0-9a-f]*")
 
 
@@ -168,17 +168,16 @@ def _columns_of_list(raw_shards: list[object], index: int) -> _Columns | str:
     them is walked shard by shard, to name the first problem.
     """
     shards = raw_shards
-    sound = (
-        all(map(operator.eq, map(dict.keys, shards), repeat(_SHARD_FIELDS)))  # type: ignore[arg-type]
-        if shards and set(map(type, shards)) == {dict}
-        else not shards
-    )
-    if sound and shards:
-        keys, fingerprints, starts, ends = (
-            list(column)
-            for column in zip(*map(_FIELDS_IN_ORDER, shards), strict=True)  # type: ignore[arg-type]
-        )
-        sound = (
+    if shards and set(map(type, shards)) == {dict} and set(map(len, shards)) == {4}:
+        # Four fields each, and each of the four names present: exactly the shard's fields.
+        try:
+            keys, fingerprints, starts, ends = (
+                list(map(getter, shards))  # type: ignore[arg-type]
+                for getter in _FIELD_GETTERS
+            )
+        except KeyError:
+            keys = []
+        sound = bool(keys) and (
             set(map(type, keys)) == {str}
             and set(map(type, fingerprints)) == {str}
             and set(map(type, starts)) == {int}
