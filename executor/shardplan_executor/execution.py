@@ -84,7 +84,9 @@ class Execution(UnitLifecycle):
         self.progress = progress
         self.finished = Finished(self.plan.phases, self.shards, self.start_ids)
         self.store = SegmentStore(run_dir, map(len, self.finished.flags))
-        resume_store(run_dir, journal.path, self.finished, self.store)
+        self.sealer = resume_store(
+            run_dir, journal.path, self.finished, self.store, self.plan.plan_id, self.plan.phases
+        )
         self.inputs = InputIndex(self.store, self.source, self.start_ids)
         self.indexed: set[int] = set()
         self.rng = random.Random()
@@ -243,6 +245,7 @@ class Execution(UnitLifecycle):
             rng=self.rng,
         )
         await self.commit.drain()
+        self.sealer.seal_finished(index, self.finished, self.store, fsync=self.options.fsync)
         duration = int((time.monotonic() - started) * 1000)
         status: RunStatus = (
             "aborted" if result.aborted else "failed" if result.failed else "completed"

@@ -129,10 +129,11 @@ def _lock(run_dir: Path) -> int:
 
 
 def _remove_temporary_files(run_dir: Path) -> None:
-    """Half-written exports of a killed run: remove them (a segment's torn tail is cut by
+    """Half-written exports and seals of a killed run: remove them (a segment's torn tail is cut by
     `resume_store`)."""
-    for path in (run_dir / "export").glob(".*.tmp"):
-        path.unlink(missing_ok=True)
+    for folder in ("export", "seals"):
+        for path in (run_dir / folder).glob(".*.tmp"):
+            path.unlink(missing_ok=True)
 
 
 class JournalEntry(NamedTuple):
@@ -194,41 +195,67 @@ def _entry(value: object) -> JournalEntry | None:
     return entry
 
 
-def journal_blocks(path: Path) -> Iterator[list[object]]:
-    """The journal's complete lines, parsed a block at a time with orjson.
+def journal_chunks(path: Path, stops: Iterable[int] = ()) -> Iterator[tuple[int, bytes]]:
+    """The journal's complete lines a block at a time: `(offset of the block, its bytes)`.
 
-    One `orjson.loads` of a block of lines as one JSON array costs far less
-    than one call a line (a resume reads 730,000 records); a block with a
-    line that is not JSON is parsed line by line, the bad lines left out.
+    A block never spans one of `stops` (byte offsets, each at a line's
+    end): `resume` reads the lines a seal covers apart from those after it.
+    A torn last line (no newline) is left out.
     """
     try:
         stream = path.open("rb")
     except FileNotFoundError:
         return
+    bounds = sorted(set(stops))
     with stream:
         carry = b""
+        position = 0
+        """Offset of `carry` (then of the next block) in the file."""
+        read = 0
         while True:
-            block = stream.read(READ_BYTES)
+            while bounds and bounds[0] <= read:
+                bounds.pop(0)
+            wanted = READ_BYTES if not bounds else min(READ_BYTES, bounds[0] - read)
+            block = stream.read(wanted)
             if not block:
                 return
+            read += len(block)
             data = carry + block if carry else block
             cut = data.rfind(b"\n") + 1
             carry = data[cut:]
             if not cut:
                 continue
-            lines = data[:cut].count(b"\n")
-            try:
-                values = orjson.loads(b"[" + data[: cut - 1].replace(b"\n", b",") + b"]")
-            except orjson.JSONDecodeError:
-                values = None
-            if not isinstance(values, list) or len(values) != lines:  # e.g. a line `1,2`
-                values = []
-                for line in data[:cut].split(b"\n")[:-1]:
-                    try:
-                        values.append(orjson.loads(line))
-                    except orjson.JSONDecodeError:
-                        continue
-            yield values
+            yield position, data[:cut]
+            position += cut
+
+
+def parse_lines(data: bytes) -> list[object]:
+    """Complete journal lines parsed with one `orjson.loads` of them as one JSON array.
+
+    One call for a block costs far less than one call a line (a resume
+    reads 730,000 records); a block with a line that is not JSON is parsed
+    line by line, the bad lines left out.
+    """
+    lines = data.count(b"\n")
+    try:
+        values = orjson.loads(b"[" + data[:-1].replace(b"\n", b",") + b"]")
+    except orjson.JSONDecodeError:
+        values = None
+    if isinstance(values, list) and len(values) == lines:  # not e.g. a line `1,2`
+        return values
+    parsed: list[object] = []
+    for line in data.split(b"\n")[:-1]:
+        try:
+            parsed.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    return parsed
+
+
+def journal_blocks(path: Path) -> Iterator[list[object]]:
+    """The journal's complete lines, parsed a block at a time with orjson (`parse_lines`)."""
+    for _, data in journal_chunks(path):
+        yield parse_lines(data)
 
 
 def read_journal(path: Path) -> Iterator[JournalEntry]:

@@ -168,7 +168,7 @@ def _columns_of_list(raw_shards: list[object], index: int) -> _Columns | str:
     them is walked shard by shard, to name the first problem.
     """
     shards = raw_shards
-    if shards and set(map(type, shards)) == {dict} and set(map(len, shards)) == {4}:
+    if shards and set(map(type, shards)) == {dict} and set(map(len, shards)) == {4}:  # type: ignore[arg-type]
         # Four fields each, and each of the four names present: exactly the shard's fields.
         try:
             keys, fingerprints, starts, ends = (

@@ -18,6 +18,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from shardplan_executor.plan_reader import PhaseShards
 from shardplan_executor.store import segment_path
@@ -174,6 +175,11 @@ def phase_units(phase_index: int, phase: PlanPhase, line_ids: Sequence[str]) -> 
     return list(iter_phase_units(phase_index, phase, shards, start_ids))
 
 
+Head: TypeAlias = tuple[int, int, int, "array[int]", bytes]
+"""Of a unit id head (`<phase>[.<lang>]`): the phase's index, the language's index, the
+phase's width, its shards' starts and fingerprints (see `Finished.heads`)."""
+
+
 class Finished:
     """Which units are finished: one byte per unit, per phase, indexed by `Unit.order`."""
 
@@ -211,10 +217,10 @@ class Finished:
             return None
         return phase_index, shard_index, shard_index * self._widths[phase_index] + language_index
 
-    def heads(self) -> dict[str, tuple[int, int, int, array[int], bytes]]:
+    def heads(self) -> dict[str, Head]:
         """By unit id head (`<phase>[.<lang>]`) of each enabled phase: its index, the
         language's index, the phase's width, its shards' starts and fingerprints."""
-        found: dict[str, tuple[int, int, int, array[int], bytes]] = {}
+        found: dict[str, Head] = {}
         for phase_index, phase in enumerate(self._phases):
             if not phase.enabled:
                 continue
@@ -235,6 +241,12 @@ class Finished:
         if not self.flags[phase_index][order]:
             self.flags[phase_index][order] = 1
             self.count += 1
+
+    def add_all(self, phase_index: int) -> None:
+        """Mark every unit of the phase finished (a verified seal, see `seal`)."""
+        flags = self.flags[phase_index]
+        self.count += flags.count(0)
+        flags[:] = b"\x01" * len(flags)
 
     def __contains__(self, unit: object) -> bool:
         return isinstance(unit, Unit) and bool(self.flags[unit.phase_index][unit.order])
