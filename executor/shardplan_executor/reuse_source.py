@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -210,22 +211,36 @@ class OldRun:
                 self.warnings.add(f"{JOURNAL_NAME} is not a regular file: nothing to reuse")
                 return
             bad = 0
-            for line in self._journal_lines(fd):
-                try:
-                    record = JournalRecord.model_validate_json(line)
-                except (ValidationError, ValueError, RecursionError):
-                    bad += 1
-                    continue
-                self.records[record.id] = record
+            records = self.records
+            validate = JournalRecord.model_validate_json
+            # A million records are a million long-lived objects and no cycle: with the
+            # collector on, its full passes over them made reading a 1M-line run's
+            # journal take 53 s instead of some 8 s.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for lines in self._journal_lines(fd):
+                    for line in lines:
+                        try:
+                            record = validate(line)
+                        except (ValidationError, ValueError, RecursionError):
+                            bad += 1
+                            continue
+                        records[record.id] = record
+            finally:
+                if collecting:
+                    gc.enable()
             if bad:
                 self.warnings.add(f"{bad} line(s) of {JOURNAL_NAME} are not journal records")
         finally:
             os.close(fd)
 
-    def _journal_lines(self, fd: int) -> Iterator[bytes]:
-        """Complete lines of at most `MAX_LINE_BYTES`; a torn last line is dropped."""
-        buffer = bytearray()
+    def _journal_lines(self, fd: int) -> Iterator[list[bytes]]:
+        """Complete lines of at most `MAX_LINE_BYTES`, a block at a time; a torn last line
+        is dropped."""
+        carry = b""
         skipping = False
+        """In a line already longer than `MAX_LINE_BYTES` (counted), up to its newline."""
         long_lines = 0
         total = 0
         while block := os.read(fd, READ_BLOCK):
@@ -235,23 +250,28 @@ class OldRun:
                     f"{JOURNAL_NAME} is larger than {MAX_JOURNAL_BYTES} bytes; the rest is ignored"
                 )
                 break
-            start = 0
-            while (newline := block.find(b"\n", start)) >= 0:
+            cut = block.rfind(b"\n")
+            if cut < 0:
                 if not skipping:
-                    buffer += block[start:newline]
-                    if len(buffer) <= MAX_LINE_BYTES:
-                        yield bytes(buffer)
-                    else:
+                    carry += block
+                    if len(carry) > MAX_LINE_BYTES:
                         long_lines += 1
+                        skipping = True
+                        carry = b""
+                continue
+            lines = (carry + block[:cut]).split(b"\n")
+            if skipping:  # the first piece ends the long line
+                lines = lines[1:]
                 skipping = False
-                buffer.clear()
-                start = newline + 1
-            if not skipping:
-                buffer += block[start:]
-                if len(buffer) > MAX_LINE_BYTES:
-                    long_lines += 1
-                    skipping = True
-                    buffer.clear()
+            carry = block[cut + 1 :]
+            if len(carry) > MAX_LINE_BYTES:
+                long_lines += 1
+                skipping = True
+                carry = b""
+            if lines and max(map(len, lines)) > MAX_LINE_BYTES:
+                long_lines += sum(len(line) > MAX_LINE_BYTES for line in lines)
+                lines = [line for line in lines if len(line) <= MAX_LINE_BYTES]
+            yield lines
         if long_lines:
             self.warnings.add(
                 f"{long_lines} line(s) of {JOURNAL_NAME} are longer than {MAX_LINE_BYTES} bytes "

@@ -8,8 +8,16 @@ concerned really ran again and that the warnings stay few.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shardplan_executor import reuse_source
+from shardplan_executor.reuse_source import OldRun
 from shardplan_schemas.events import UnitCompleted, UnitReused
 
 from .helpers import read_events, run_in_process
@@ -78,3 +86,36 @@ def test_warnings_past_a_few_are_counted_in_one_line(tmp_path: Path) -> None:
         "7 more problem(s) not shown (12 in all); the units concerned run again"
     )
     assert set(_kinds(tmp_path / "new").values()) == {"unit_completed"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), max_size=12),
+    st.booleans(),
+    st.integers(min_value=1, max_value=17),
+)
+def test_journal_lines_are_cut_and_bounded_as_one_line_at_a_time_would(
+    lengths: list[int], torn: bool, block: int
+) -> None:
+    """The journal is read a block at a time: the same lines come out whatever the block
+    size, lines longer than the limit are skipped and counted, a torn last one dropped."""
+    limit = 16
+    lines = [bytes([97 + n % 26]) * n for n in lengths]
+    data = b"".join(line + b"\n" for line in lines) + (b"torn" if torn else b"")
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        warnings: list[str] = []
+        old = OldRun(directory, warnings.append)
+        (directory / "journal").write_bytes(data)
+        fd = os.open(directory / "journal", os.O_RDONLY)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(reuse_source, "READ_BLOCK", block)
+            patch.setattr(reuse_source, "MAX_LINE_BYTES", limit)
+            try:
+                read = [line for chunk in old._journal_lines(fd) for line in chunk]
+            finally:
+                os.close(fd)
+        old.close()
+    assert read == [line for line in lines if len(line) <= limit]
+    long_lines = sum(len(line) > limit for line in lines)
+    assert bool(long_lines) == any(f"{long_lines} line(s)" in text for text in warnings)
