@@ -54,20 +54,15 @@ def _kinds(run_dir: Path) -> dict[str, str]:
     return kinds
 
 
-@pytest.fixture
-def side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "side.log"
-    monkeypatch.setenv(handlers.SIDE_LOG, str(path))
-    return path
-
-
-def test_the_same_plan_reuses_every_unit_and_calls_no_handler(tmp_path: Path, side: Path) -> None:
+def test_the_same_plan_reuses_every_unit_and_calls_no_handler(
+    tmp_path: Path, side_log_file: Path
+) -> None:
     plan = build_plan(tmp_path / "a", make_lines(12), LAYOUTS)
     assert _run(plan, tmp_path / "old").code == 0
-    side.unlink()
+    side_log_file.unlink()
     result = _run(plan, tmp_path / "new", tmp_path / "old")
     assert result.code == 0, result.console
-    assert side_log(side) == []
+    assert side_log(side_log_file) == []
     events = read_events(tmp_path / "new")
     reused = [e for e in events if isinstance(e, UnitReused)]
     assert len(reused) == 3 + 4 * 2 + 2 * 2 + 2  # context, translate, qa, export units
@@ -82,7 +77,7 @@ def test_the_same_plan_reuses_every_unit_and_calls_no_handler(tmp_path: Path, si
 
 
 def test_an_edit_reruns_its_shards_and_what_their_outputs_changed(
-    tmp_path: Path, side: Path
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     """line_7 edited: its context shard reruns but comes out identical (context ignores text),
     so the translate units beside it are reused (early cutoff); its translate shard's output
@@ -92,7 +87,7 @@ def test_an_edit_reruns_its_shards_and_what_their_outputs_changed(
     lines = make_lines(12)
     old = build_plan(tmp_path / "a", lines, LAYOUTS)
     assert _run(old, tmp_path / "old").code == 0
-    side.unlink()
+    side_log_file.unlink()
     new = build_plan(tmp_path / "b", _edited(lines, 6, "An edited line."), LAYOUTS)
     result = _run(new, tmp_path / "new", tmp_path / "old")
     assert result.code == 0, result.console
@@ -106,7 +101,7 @@ def test_an_edit_reruns_its_shards_and_what_their_outputs_changed(
         "export.en:line_1",
         "export.fr:line_1",
     }
-    assert sorted(side_log(side)) == sorted(ran)
+    assert sorted(side_log(side_log_file)) == sorted(ran)
     fresh = _run(new, tmp_path / "fresh")
     assert fresh.code == 0
     assert tree_bytes(tmp_path / "new") == tree_bytes(tmp_path / "fresh")
@@ -208,12 +203,12 @@ def test_refusals_write_nothing(tmp_path: Path) -> None:
 
 
 def test_dry_run_counts_per_phase_with_reasons_and_writes_nothing(
-    tmp_path: Path, side: Path
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     lines = make_lines(12)
     old = build_plan(tmp_path / "a", lines, LAYOUTS)
     assert _run(old, tmp_path / "old").code == 0
-    side.unlink()
+    side_log_file.unlink()
     new = build_plan(tmp_path / "b", _edited(lines, 6, "An edited line."), LAYOUTS)
     result = _run(new, tmp_path / "new", tmp_path / "old", dry_run=True)
     assert result.code == 0, result.console
@@ -234,7 +229,7 @@ def test_dry_run_counts_per_phase_with_reasons_and_writes_nothing(
         "total: 13 would run, 4 would be reused",
     ]
     assert not (tmp_path / "new").exists()
-    assert side_log(side) == []
+    assert side_log(side_log_file) == []
 
 
 def test_dry_run_counts_units_already_done_in_out(tmp_path: Path) -> None:

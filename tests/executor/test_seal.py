@@ -109,13 +109,6 @@ def assert_same_verdict(plan: Path, out: Path) -> Resumed:
     return with_seals
 
 
-@pytest.fixture
-def logged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    log = tmp_path / "side.log"
-    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
-    return log
-
-
 def finished_run(tmp_path: Path, lines: int = 12) -> tuple[Path, Path]:
     plan = build_plan(tmp_path, make_lines(lines), list(PIPELINE))
     out = tmp_path / "run"
@@ -125,7 +118,7 @@ def finished_run(tmp_path: Path, lines: int = 12) -> tuple[Path, Path]:
 
 
 def test_a_finished_run_seals_every_phase_and_resumes_from_the_seals(
-    tmp_path: Path, logged: Path
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     plan, out = finished_run(tmp_path)
     plan_id = json.loads(plan.read_text())["plan_id"]
@@ -149,22 +142,22 @@ def test_a_finished_run_seals_every_phase_and_resumes_from_the_seals(
     resumed = assert_same_verdict(plan, out)
     assert resumed.sealed == set(range(len(PHASES)))
     assert resumed.reads == 0  # not one range read: every phase placed from its seal
-    units = len(side_log(logged))
+    units = len(side_log(side_log_file))
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert len(side_log(logged)) == units
+    assert len(side_log(side_log_file)) == units
 
 
 def test_a_changed_byte_in_a_sealed_segment_reruns_that_unit_only(
-    tmp_path: Path, logged: Path
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     plan, out = finished_run(tmp_path)
     before = tree_bytes(out)
     damage_unit(out, "qa.en:line_8", b"line_8", b"LINE_8")
     resumed = assert_same_verdict(plan, out)
     assert resumed.sealed == {0, 1, 2, 4, 5}  # qa (index 3) falls back to its records
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert side_log(logged) == ["qa.en:line_8"]
+    assert side_log(side_log_file) == ["qa.en:line_8"]
     assert tree_bytes(out) == before
     # Sealed again: the next resume reads no range, and agrees with the journal.
     again = assert_same_verdict(plan, out)
@@ -173,7 +166,7 @@ def test_a_changed_byte_in_a_sealed_segment_reruns_that_unit_only(
 
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "other plan"])
 def test_a_torn_or_foreign_seal_falls_back_to_the_journal(
-    tmp_path: Path, logged: Path, damage: str
+    tmp_path: Path, side_log_file: Path, damage: str
 ) -> None:
     plan, out = finished_run(tmp_path)
     path = seal_path(out, "context")
@@ -194,24 +187,26 @@ def test_a_torn_or_foreign_seal_falls_back_to_the_journal(
     resumed = assert_same_verdict(plan, out)
     assert 1 not in resumed.sealed
     assert resumed.reads > 0
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert side_log(logged) == []  # nothing was lost: the journal still says it all
+    assert side_log(side_log_file) == []  # nothing was lost: the journal still says it all
     assert decode_seal(path.read_bytes()) is not None  # and the phase is sealed anew
     assert resume_state(plan, out).reads == 0
 
 
-def test_a_missing_segment_reruns_its_units(tmp_path: Path, logged: Path) -> None:
+def test_a_missing_segment_reruns_its_units(tmp_path: Path, side_log_file: Path) -> None:
     plan, out = finished_run(tmp_path)
     (out / "outputs" / "edit.fr.jsonl").unlink()
     resumed = assert_same_verdict(plan, out)
     assert 4 not in resumed.sealed
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert sorted(side_log(logged)) == sorted(f"edit.fr:line_{n}" for n in (1, 5, 9))
+    assert sorted(side_log(side_log_file)) == sorted(f"edit.fr:line_{n}" for n in (1, 5, 9))
 
 
-def test_a_changed_journal_record_voids_the_seals_after_it(tmp_path: Path, logged: Path) -> None:
+def test_a_changed_journal_record_voids_the_seals_after_it(
+    tmp_path: Path, side_log_file: Path
+) -> None:
     """A seal stands for the journal as it was: a record removed before it voids it."""
     plan, out = finished_run(tmp_path)
     journal = out / "journal.jsonl"
@@ -221,13 +216,13 @@ def test_a_changed_journal_record_voids_the_seals_after_it(tmp_path: Path, logge
     resumed = assert_same_verdict(plan, out)
     assert {0, 1} <= resumed.sealed  # sealed before the change
     assert not {2, 3, 4, 5} & resumed.sealed
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert side_log(logged) == ["translate.en:line_4"]
+    assert side_log(side_log_file) == ["translate.en:line_4"]
 
 
 def test_a_phase_with_a_failed_unit_is_not_sealed_until_it_finishes(
-    tmp_path: Path, logged: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, side_log_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = build_plan(
         tmp_path,
@@ -245,9 +240,9 @@ def test_a_phase_with_a_failed_unit_is_not_sealed_until_it_finishes(
     resumed = assert_same_verdict(plan, out)
     assert resumed.sealed == {0}
     monkeypatch.delenv(handlers.FAIL_UNITS)
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "failing_handler", out).code == 0
-    assert side_log(logged) == ["translate.fr:line_7"]
+    assert side_log(side_log_file) == ["translate.fr:line_7"]
     seal = read_seal(out, "translate")
     assert seal is not None
     assert seal.header.journal_bytes == (out / "journal.jsonl").stat().st_size
@@ -256,12 +251,14 @@ def test_a_phase_with_a_failed_unit_is_not_sealed_until_it_finishes(
     assert (again.sealed, again.reads) == ({0, 1}, 0)
     _, offset, _ = unit_range(out, "translate.fr:line_7")
     assert again.offsets[1][2 * 2 + 1] == offset  # shard 2, second language
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "failing_handler", out).code == 0
-    assert side_log(logged) == []
+    assert side_log(side_log_file) == []
 
 
-def test_records_after_a_seal_are_replayed_on_top_of_it(tmp_path: Path, logged: Path) -> None:
+def test_records_after_a_seal_are_replayed_on_top_of_it(
+    tmp_path: Path, side_log_file: Path
+) -> None:
     """A unit of a sealed phase journaled again after the seal (a run that did not trust the
     seal, say an older shardplan, or a read error since gone): its later record moves it, as
     without the seal, and the phase is sealed anew."""
@@ -271,9 +268,9 @@ def test_records_after_a_seal_are_replayed_on_top_of_it(tmp_path: Path, logged: 
     kept = tmp_path / "kept.seal"
     shutil.copy(seal_path(out, "context"), kept)
     damage_unit(out, "context:line_6", b"line_6", b"LINE_6")
-    logged.unlink()
+    side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert side_log(logged) == ["context:line_6"]
+    assert side_log(side_log_file) == ["context:line_6"]
     # The byte comes back, and so does the old seal: both prefixes are as it says again.
     with segment.open("r+b") as stream:
         stream.write(intact)
@@ -312,7 +309,7 @@ def test_the_cli_reruns_exactly_the_unit_whose_sealed_byte_changed(tmp_path: Pat
 
 
 def test_a_late_seal_over_other_phases_records_in_small_blocks(
-    tmp_path: Path, logged: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, side_log_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A phase sealed after later phases ran (its seal lost, then written again at the end)
     covers their records too; blocks that mix phases are parsed, and agree."""
