@@ -56,7 +56,7 @@ def _encode_record(index: int, record: object) -> bytes:
     return line
 
 
-def iter_encoded(result: object) -> Iterator[bytes]:
+def iter_encoded(result: object, mixed: list[int] | None = None) -> Iterator[bytes]:
     """The handler's result as JSON Lines, `_CHUNK` records at a time, or `MalformedRecordsError`.
 
     A chunk of plain dicts (the common case) is encoded and checked in one
@@ -73,6 +73,8 @@ def iter_encoded(result: object) -> Iterator[bytes]:
         chunk = result[first : first + _CHUNK]
         part = _encode_dicts(chunk) if all(type(r) is dict for r in chunk) else None
         if part is None:
+            if mixed is not None:
+                mixed.append(first)
             part = b"".join(_encode_record(first + i, r) + b"\n" for i, r in enumerate(chunk))
         yield part
 
@@ -87,17 +89,21 @@ class EncodedRecords:
 
     def __init__(self, result: object) -> None:
         self.result = result
+        self._mixed: list[int] | None = None
+        """Where the chunks that were not all plain dicts start, once iterated."""
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter_encoded(self.result)
+        self._mixed = []
+        return iter_encoded(self.result, self._mixed)
 
     def plain_records(self) -> list[Record] | None:
-        """The records when every one is a plain dict, which the encoding checked survives a
-        JSON round trip unchanged (so it equals its decoded line); else None."""
+        """After a whole iteration: the records when every one is a plain dict (each
+        checked to survive a JSON round trip unchanged, so equal to its decoded line);
+        else None."""
         result = self.result
-        if isinstance(result, list | tuple) and all(type(r) is dict for r in result):
-            return list(result)
-        return None
+        if self._mixed is None or self._mixed or not isinstance(result, list):
+            return None
+        return result
 
 
 def encode_records(result: object) -> bytes:
