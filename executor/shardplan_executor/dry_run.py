@@ -28,6 +28,7 @@ from shardplan_executor.plan_reader import PhaseShards
 from shardplan_executor.progress import Progress
 from shardplan_executor.record_index import InputIndex, OutputFiles, Upstream
 from shardplan_executor.reuse import REASON_TEXT, Rerun, RerunReason, Reused, ReuseSources
+from shardplan_executor.reuse_index import PlanUnits
 from shardplan_executor.reuse_source import OldRun, ReuseSourceError
 from shardplan_executor.units import Unit, iter_phase_units
 from shardplan_executor.verify import VerifiedPlan
@@ -37,7 +38,9 @@ EXAMPLES = 3
 """Unit ids named per reason and phase; the rest are counted."""
 
 
-def _resume_source(run_dir: Path, plan_id: str, progress: Progress) -> OldRun | str | None:
+def _resume_source(
+    run_dir: Path, verified: VerifiedPlan, progress: Progress
+) -> OldRun | str | None:
     """`--out` as a run would find it: None when new, an error text when another plan's."""
     manifest = run_dir / MANIFEST_NAME
     if not manifest.exists():
@@ -52,10 +55,11 @@ def _resume_source(run_dir: Path, plan_id: str, progress: Progress) -> OldRun | 
             f"{run_dir} was written by an earlier shardplan (run format {manifest_format!r}); "
             "give another --out, or delete it and run again"
         )
-    if owner != plan_id:
+    if owner != verified.plan.plan_id:
         return f"{run_dir} holds a run of another plan ({owner}); give another --out"
     try:
-        return OldRun(run_dir, progress.error, option="--out")
+        units = PlanUnits(verified.plan.phases, verified.shards, verified.start_ids)
+        return OldRun(run_dir, progress.error, units, option="--out")
     except ReuseSourceError as error:
         return error.message
 
@@ -68,8 +72,7 @@ def dry_run(
     progress: Progress,
 ) -> int:
     """Print the dry run's report on the progress stream's info channel; the exit code."""
-    plan = verified.plan
-    resume = _resume_source(run_dir, plan.plan_id, progress)
+    resume = _resume_source(run_dir, verified, progress)
     if isinstance(resume, str):
         progress.error(f"error: {resume}")
         return FAILED
@@ -201,10 +204,7 @@ def _report(
 
 def _already_done(resume: OldRun, unit: Unit) -> bytes | None:
     """The unit's output when `--out` already has it finished and intact (a resume skips it)."""
-    record = resume.records.get(unit.unit_id)
-    if record is None or record.sha256 != unit.sha256:
-        return None
-    return resume.read_output(unit, record)
+    return resume.finished_output(unit)
 
 
 def _decide(

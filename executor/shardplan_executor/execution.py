@@ -49,6 +49,11 @@ from shardplan_schemas.plan import PlanPhase
 
 ADOPT_BATCH = 512
 """Reused units journaled (and fsynced) together."""
+ADOPT_DRAIN = 16 * ADOPT_BATCH
+"""Reused units after which the adoption waits for their group commit to drain: deciding
+never yields to the event loop, so without it a phase's 200,000 reused units (their
+records, events and journal records) all waited in memory for their first fsync round,
+some 250 MB at a million lines."""
 
 
 class Execution(UnitLifecycle):
@@ -217,7 +222,7 @@ class Execution(UnitLifecycle):
             self._prepare_inputs(index)
         # A snapshot: units finishing during the phase must not change what it runs.
         skip = bytearray(flags)
-        reused = self._decide_reuse(index, phase, skip) if remaining else 0
+        reused = await self._decide_reuse(index, phase, skip) if remaining else 0
         to_run_count = remaining - reused
         to_run = iter_phase_units(index, phase, self.shards[index], self.start_ids, skip=skip)
         cap = phase.execution.max_parallel_agents
@@ -281,7 +286,7 @@ class Execution(UnitLifecycle):
         """`N reused, ` for the summaries, when --reuse was given."""
         return f"{count} reused, " if self.sources.runs else ""
 
-    def _decide_reuse(self, phase_index: int, phase: PlanPhase, skip: bytearray) -> int:
+    async def _decide_reuse(self, phase_index: int, phase: PlanPhase, skip: bytearray) -> int:
         """Take the phase's reusable units from the `--reuse` directories; how many.
 
         Decided before dispatch, so every backend gets only the units that run:
@@ -312,6 +317,8 @@ class Execution(UnitLifecycle):
             if len(batch) >= ADOPT_BATCH:
                 self.succeeded(batch)
                 batch = []
+                if count % ADOPT_DRAIN == 0:
+                    await self.commit.drain()
         if batch:
             self.succeeded(batch)
         return count

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from shardplan_executor.fingerprint import UnitFingerprint
-from shardplan_executor.journal import JournalRecord
+from shardplan_executor.reuse_index import ABSENT, OTHER_SHARD, UNUSUAL, PlanUnits
 from shardplan_executor.reuse_source import Emit, OldRun
 from shardplan_executor.units import Unit
 
@@ -70,12 +70,14 @@ class ReuseSources:
         self.runs = list(runs)
 
     @classmethod
-    def open(cls, paths: Sequence[Path], emit: Emit) -> ReuseSources:
-        """Open every directory (see `OldRun`); raises `ReuseSourceError` for the first unusable."""
+    def open(cls, paths: Sequence[Path], emit: Emit, units: PlanUnits | None) -> ReuseSources:
+        """Open every directory (see `OldRun`), keeping what it says of `units`, this plan's
+        (None: no directory is given); raises `ReuseSourceError` for the first unusable."""
         runs: list[OldRun] = []
         try:
             for path in paths:
-                runs.append(OldRun(path, emit))
+                assert units is not None, "directories to reuse need the plan's units"
+                runs.append(OldRun(path, emit, units))
         except BaseException:
             for run in runs:
                 run.close()
@@ -86,25 +88,41 @@ class ReuseSources:
     def finished_units(self) -> int:
         return sum(len(run.records) for run in self.runs)
 
-    def _miss(self, unit: Unit, record: JournalRecord, handler: str) -> RerunReason | None:
-        """Why `record` cannot stand in for `unit` before inputs are compared; None if it may."""
-        if record.sha256 != unit.sha256:
+    def _miss(self, unit: Unit, run: OldRun, handler: str) -> RerunReason | None:
+        """Why `run`'s record of `unit` cannot stand in for it before inputs are compared; None
+        if it may (`no_record` when there is none)."""
+        records = run.records
+        kind = records.kind(unit)
+        if kind == ABSENT:
+            return "no_record"
+        if kind == OTHER_SHARD:
             return "shard_changed"
-        if record.fingerprint is None:
+        if kind == UNUSUAL:
+            record = records.unusual[unit.phase_index, unit.order]
+            if record.fingerprint is None:
+                return "no_fingerprint"
+            if record.fingerprint.language != unit.language:
+                return "shard_changed"  # the unit id holds the language: a forged record
+            return "handler_changed" if record.fingerprint.handler != handler else None
+        recorded = records.handler(unit)
+        if recorded is None:
             return "no_fingerprint"
-        if record.fingerprint.language != unit.language:
-            return "shard_changed"  # pragma: no cover - the unit id holds the language
-        if record.fingerprint.handler != handler:
-            return "handler_changed"
-        return None
+        return "handler_changed" if recorded != handler else None
+
+    def _same_inputs(self, unit: Unit, run: OldRun, fingerprint: UnitFingerprint) -> bool:
+        """Whether `run`'s record of `unit` has this fingerprint (its handler already matched)."""
+        records = run.records
+        if records.kind(unit) == UNUSUAL:
+            return records.unusual[unit.phase_index, unit.order].fingerprint == fingerprint
+        return (
+            fingerprint.language == unit.language  # the record's, checked as it was read
+            and fingerprint.handler == records.handler(unit)
+            and fingerprint.inputs_sha256 == records.inputs_sha256(unit)
+        )
 
     def may_reuse(self, unit: Unit, handler: str) -> bool:
         """Whether some directory has a candidate for `unit` (before its inputs are digested)."""
-        for run in self.runs:
-            record = run.records.get(unit.unit_id)
-            if record is not None and self._miss(unit, record, handler) is None:
-                return True
-        return False
+        return any(self._miss(unit, run, handler) is None for run in self.runs)
 
     def decide(self, unit: Unit, handler: str, fingerprint: UnitFingerprint | None) -> Decision:
         """Reuse `unit` if a directory has it with this fingerprint and an intact output.
@@ -121,20 +139,17 @@ class ReuseSources:
                 reason = candidate
 
         for run in self.runs:
-            record = run.records.get(unit.unit_id)
-            if record is None:
-                continue
-            miss = self._miss(unit, record, handler)
+            miss = self._miss(unit, run, handler)
             if miss is not None:
                 closer(miss)
                 continue
             if fingerprint is None:
                 closer("upstream_dirty")
                 continue
-            if record.fingerprint != fingerprint:
+            if not self._same_inputs(unit, run, fingerprint):
                 closer("upstream_changed")
                 continue
-            output = run.read_output(unit, record)
+            output = run.read_output(unit)
             if output is None:
                 closer("damaged_output")
                 continue

@@ -44,17 +44,26 @@ from shardplan_executor.journal import (
     RunManifest,
 )
 from shardplan_executor.outputs import sha256_bytes
+from shardplan_executor.reuse_index import (
+    ABSENT,
+    EMPTY,
+    EMPTY_SHA256,
+    IN_SEGMENT,
+    MAX_OFFSET,
+    MAX_OUTPUT_BYTES,
+    OTHER_SHARD,
+    OldRecords,
+    PlanUnits,
+)
 from shardplan_executor.store import pread_all
 from shardplan_executor.units import Unit
 
 MAX_LINE_BYTES = 64 * 1024
 """A journal record is a few hundred bytes; a longer line is not one of ours."""
 MAX_JOURNAL_BYTES = 1 << 30
-MAX_OUTPUT_BYTES = 1 << 30
 SHOWN_WARNINGS = 5
 """Warnings shown per directory; the rest are counted in one closing line."""
 READ_BLOCK = 1 << 20
-EMPTY_SHA256 = sha256_bytes(b"")
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -119,15 +128,16 @@ def _is_symlink(name: str, parent: int) -> bool:
 class OldRun:
     """One `--reuse` directory: its finished units, and their outputs read safely."""
 
-    def __init__(self, path: Path, emit: Emit, option: str = "--reuse") -> None:
-        """Open `path` (the directory itself may be reached through a symlink: the user named it).
+    def __init__(self, path: Path, emit: Emit, units: PlanUnits, option: str = "--reuse") -> None:
+        """Open `path` (the directory itself may be reached through a symlink: the user named it)
+        and read what its journal says of `units`, this plan's (see `reuse_index`).
 
         Raises `ReuseSourceError` when it is not a readable directory or a live
         run holds its lock.
         """
         self.label = str(path)
         self.warnings = Warnings(f"{option} {path}", emit)
-        self.records: dict[str, JournalRecord] = {}
+        self.records = OldRecords(units)
         self._folders: dict[str, int | None] = {}
         self._segments: dict[str, int | None] = {}
         self._lock_fd: int | None = None
@@ -211,25 +221,20 @@ class OldRun:
                 self.warnings.add(f"{JOURNAL_NAME} is not a regular file: nothing to reuse")
                 return
             bad = 0
-            records = self.records
-            validate = JournalRecord.model_validate_json
-            # A million records are a million long-lived objects and no cycle: with the
-            # collector on, its full passes over them made reading a 1M-line run's
-            # journal take 53 s instead of some 8 s.
+            add = self.records.add_line
+            # Reading makes no cycle, and what it keeps lives long: the collector's passes
+            # over it would only cost time.
             collecting = gc.isenabled()
             gc.disable()
             try:
                 for lines in self._journal_lines(fd):
                     for line in lines:
-                        try:
-                            record = validate(line)
-                        except (ValidationError, ValueError, RecursionError):
+                        if not add(line):
                             bad += 1
-                            continue
-                        records[record.id] = record
             finally:
                 if collecting:
                     gc.enable()
+                self.records.done()
             if bad:
                 self.warnings.add(f"{bad} line(s) of {JOURNAL_NAME} are not journal records")
         finally:
@@ -318,11 +323,26 @@ class OldRun:
         self._segments[segment] = fd
         return fd
 
-    def read_output(self, unit: Unit, record: JournalRecord) -> bytes | None:
-        """The records `record` names for `unit`, if intact; None (and a warning) if not."""
+    def finished_output(self, unit: Unit) -> bytes | None:
+        """The unit's records when the journal has it finished with this shard, intact."""
+        if self.records.kind(unit) in (ABSENT, OTHER_SHARD):
+            return None
+        return self.read_output(unit)
+
+    def read_output(self, unit: Unit) -> bytes | None:
+        """The records the journal's last record of `unit` names, if intact; None (and a
+        warning) if not. Only for a unit whose record is of its shard."""
+        kind = self.records.kind(unit)
+        if kind == EMPTY:
+            return b""
+        if kind == IN_SEGMENT:
+            return self._read_range(unit, *self.records.output_range(unit))
+        return self._read_unusual(unit, self.records.unusual[unit.phase_index, unit.order])
+
+    def _read_unusual(self, unit: Unit, record: JournalRecord) -> bytes | None:
         if record.output is None:
             if record.records == 0 and record.output_sha256 == EMPTY_SHA256:
-                return b""
+                return b""  # pragma: no cover - such a record is stored compactly (EMPTY)
             self.warnings.add(f"{unit.unit_id}: its journal record names no output but records")
             return None
         if record.output != unit.segment:
@@ -331,22 +351,26 @@ class OldRun:
                 f"not {unit.segment}; the unit runs again"
             )
             return None
-        if record.offset < 0 or not 0 < record.length <= MAX_OUTPUT_BYTES:
+        if not 0 <= record.offset <= MAX_OFFSET or not 0 < record.length <= MAX_OUTPUT_BYTES:
             self.warnings.add(
                 f"{unit.unit_id}: its journal record names an impossible range; the unit runs again"
             )
             return None
+        return self._read_range(unit, record.offset, record.length, record.output_sha256)
+
+    def _read_range(self, unit: Unit, offset: int, length: int, checksum: str) -> bytes | None:
+        """`length` bytes at `offset` of the unit's segment, if their SHA-256 is `checksum`."""
         fd = self._segment(unit.segment)
         if fd is None:
             return None
         try:
-            data = pread_all(fd, record.length, record.offset)
+            data = pread_all(fd, length, offset)
         except OSError as error:
             self.warnings.add(
                 f"{unit.segment} cannot be read ({error.strerror or error}); the unit runs again"
             )
             return None
-        if len(data) != record.length or sha256_bytes(data) != record.output_sha256:
+        if len(data) != length or sha256_bytes(data) != checksum:
             self.warnings.add(
                 f"{unit.unit_id}: its records in {unit.segment} do not match their journal "
                 "checksum (damaged); the unit runs again"

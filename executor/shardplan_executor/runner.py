@@ -30,6 +30,7 @@ from shardplan_executor.journal import (
 from shardplan_executor.options import FAILED, INTERRUPTED, USAGE, RunError, RunOptions
 from shardplan_executor.progress import Progress
 from shardplan_executor.reuse import ReuseSources
+from shardplan_executor.reuse_index import PlanUnits
 from shardplan_executor.reuse_source import ReuseSourceError
 from shardplan_executor.verify import PlanRefusedError, VerifiedPlan, load_verified_plan
 
@@ -68,7 +69,13 @@ def _run_plan(options: RunOptions, progress: Progress | None) -> int:
         )
         return USAGE
     try:
-        sources = ReuseSources.open(options.reuse, progress.error)
+        units = (
+            PlanUnits(verified.plan.phases, verified.shards, verified.start_ids)
+            if options.reuse
+            else None
+        )
+        sources = ReuseSources.open(options.reuse, progress.error, units)
+        del units  # matching the old journals' ids was its only use
     except ReuseSourceError as error:
         progress.error(f"error: {error.message}")
         return error.exit_code

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shardplan_executor import reuse_source
+from shardplan_executor.reuse_index import PlanUnits
 from shardplan_executor.reuse_source import OldRun
 from shardplan_schemas.events import UnitCompleted, UnitReused
 
@@ -105,7 +106,7 @@ def test_journal_lines_are_cut_and_bounded_as_one_line_at_a_time_would(
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
         warnings: list[str] = []
-        old = OldRun(directory, warnings.append)
+        old = OldRun(directory, warnings.append, PlanUnits([], [], {}))
         (directory / "journal").write_bytes(data)
         fd = os.open(directory / "journal", os.O_RDONLY)
         with pytest.MonkeyPatch.context() as patch:

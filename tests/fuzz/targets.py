@@ -36,7 +36,8 @@ from shardplan_executor.fingerprint import UnitFingerprint
 from shardplan_executor.journal import JournalRecord
 from shardplan_executor.outputs import sha256_bytes
 from shardplan_executor.reuse import Reused, ReuseSources
-from shardplan_executor.reuse_source import ReuseSourceError
+from shardplan_executor.reuse_index import PlanUnits
+from shardplan_executor.reuse_source import MAX_LINE_BYTES, ReuseSourceError
 from shardplan_executor.units import Unit, iter_phase_units
 from shardplan_executor.verify import PlanRefusedError, load_verified_plan
 from shardplan_schemas.plan import ShardPlan
@@ -278,6 +279,7 @@ def fuzz_review_page(data: bytes) -> None:
 
 _RUN_DIR_MODES = ("plain", "symlinked-output", "fifo-output", "symlinked-outputs")
 _RUN_DIR_UNITS: list[Unit] = []
+_RUN_DIR_PLAN: list[PlanUnits] = []
 
 
 def _golden_units() -> list[Unit]:
@@ -289,6 +291,7 @@ def _golden_units() -> list[Unit]:
         plan = folder / "golden.plan.json"
         plan.write_bytes(golden_plan())
         verified = load_verified_plan(plan)
+        _RUN_DIR_PLAN.append(PlanUnits(verified.plan.phases, verified.shards, verified.start_ids))
         for index, phase in enumerate(verified.plan.phases):
             _RUN_DIR_UNITS.extend(
                 iter_phase_units(index, phase, verified.shards[index], verified.start_ids)
@@ -366,14 +369,21 @@ def fuzz_run_dir(data: bytes) -> None:
     mode = _RUN_DIR_MODES[data[0] % len(_RUN_DIR_MODES)] if data else "plain"
     root = _run_dir(mode)
     (root / "journal.jsonl").write_bytes(data[1:])
+    units = _golden_units()
     try:
-        sources = ReuseSources.open([root], lambda text: None)
+        sources = ReuseSources.open([root], lambda text: None, _RUN_DIR_PLAN[0])
     except ReuseSourceError:
         return
+    records: dict[str, JournalRecord] = {}
+    """The journal as one model a line reads it: the last valid record of each id."""
+    for line in data[1:].split(b"\n")[:-1]:
+        if len(line) <= MAX_LINE_BYTES:
+            with contextlib.suppress(ValueError, RecursionError):
+                record = JournalRecord.model_validate_json(line)
+                records[record.id] = record
     try:
-        (run,) = sources.runs
-        for unit in _golden_units():
-            record = run.records.get(unit.unit_id)
+        for unit in units:
+            record = records.get(unit.unit_id)
             if record is None or record.fingerprint is None:
                 continue
             decision = sources.decide(unit, record.fingerprint.handler, record.fingerprint)
