@@ -379,8 +379,8 @@ def fuzz_run_dir(data: bytes) -> None:
     for line in data[1:].split(b"\n")[:-1]:
         if len(line) <= MAX_LINE_BYTES:
             with contextlib.suppress(ValueError, RecursionError):
-                record = JournalRecord.model_validate_json(line)
-                records[record.id] = record
+                valid = JournalRecord.model_validate_json(line)
+                records[valid.id] = valid
     try:
         for unit in units:
             record = records.get(unit.unit_id)
