@@ -117,7 +117,7 @@ class _Phase:
 
     def __init__(self, count: int) -> None:
         self.kind = bytearray(count)
-        self.handler = array("l", [NO_HANDLER]) * count
+        self.handler = array("i", [NO_HANDLER]) * count
         self.offset = array("q", [0]) * count
         self.length = array("q", [0]) * count
         self.output_sha256 = bytearray(32 * count)
