@@ -250,8 +250,10 @@ class OldRecords:
         order_32 = order * 32
         self._set(phase, key, kind)
         phase.handler[order] = NO_HANDLER if handler is None else self._intern(handler)
-        phase.offset[order] = offset
-        phase.length[order] = length
+        # A unit without records has no range: whatever its record says there (any
+        # integer, even one no array holds) is never read.
+        phase.offset[order] = offset if kind == IN_SEGMENT else 0
+        phase.length[order] = length if kind == IN_SEGMENT else 0
         phase.output_sha256[order_32 : order_32 + 32] = digest
         if raw_inputs:
             phase.inputs[order_32 : order_32 + 32] = raw_inputs

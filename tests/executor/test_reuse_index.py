@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -171,6 +173,47 @@ def _fingerprints(draw: st.DrawFn, unit: Unit) -> UnitFingerprint | None:
 def test_the_compact_store_decides_as_the_records_did(
     lines: list[bytes], data: st.DataObject
 ) -> None:
+    _, units = _plan()
+    emitted: list[str] = []
+    with _old_run(lines, emitted) as sources:
+        (run,) = sources.runs
+        reference, bad = _reference_records(lines)
+        assert bool(bad) == any("are not journal records" in text for text in emitted)
+        assert len(run.records) == len(reference)
+        run.warnings._limit = 10**6  # every warning shown, to compare them
+        for unit in units:
+            fingerprint = data.draw(_fingerprints(unit))
+            record = reference.get(unit.unit_id)
+            expected: list[str] = []
+            reason, output = _reference_decide(record, unit, fingerprint, expected)
+            before = len(emitted)
+            decision = sources.decide(unit, HANDLER, fingerprint)
+            if reason is None:
+                assert isinstance(decision, Reused)
+                assert decision.output == output
+            else:
+                assert isinstance(decision, Rerun)
+                assert decision.reason == reason
+            assert sources.may_reuse(unit, HANDLER) == (
+                reason not in ("no_record", "shard_changed", "no_fingerprint", "handler_changed")
+            )
+            shown = emitted[before:]
+            assert len(shown) == len(expected)
+            for text, start in zip(shown, expected, strict=True):
+                head, _, tail = start.partition(": ")
+                assert head in text
+                assert tail.split()[0] in text
+            # as `--out` of a dry run: finished with this shard and intact
+            done = run.finished_output(unit)
+            if record is None or record.sha256 != unit.sha256:
+                assert done is None
+            else:
+                assert done == _reference_read(unit, record, [])
+
+
+@contextmanager
+def _old_run(lines: list[bytes], emitted: list[str]) -> Iterator[ReuseSources]:
+    """An old run directory with these journal lines (segments of `SEGMENT_BYTES`), opened."""
     plan_units, units = _plan()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -178,45 +221,35 @@ def test_the_compact_store_decides_as_the_records_did(
         for segment in {unit.segment for unit in units}:
             (root / segment).write_bytes(SEGMENT_BYTES)
         (root / "journal.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
-        emitted: list[str] = []
         sources = ReuseSources.open([root], emitted.append, plan_units)
         try:
-            (run,) = sources.runs
-            reference, bad = _reference_records(lines)
-            assert bool(bad) == any("are not journal records" in text for text in emitted)
-            assert len(run.records) == len(reference)
-            run.warnings._limit = 10**6  # every warning shown, to compare them
-            for unit in units:
-                fingerprint = data.draw(_fingerprints(unit))
-                record = reference.get(unit.unit_id)
-                expected: list[str] = []
-                reason, output = _reference_decide(record, unit, fingerprint, expected)
-                before = len(emitted)
-                decision = sources.decide(unit, HANDLER, fingerprint)
-                if reason is None:
-                    assert isinstance(decision, Reused)
-                    assert decision.output == output
-                else:
-                    assert isinstance(decision, Rerun)
-                    assert decision.reason == reason
-                assert sources.may_reuse(unit, HANDLER) == (
-                    reason
-                    not in ("no_record", "shard_changed", "no_fingerprint", "handler_changed")
-                )
-                shown = emitted[before:]
-                assert len(shown) == len(expected)
-                for text, start in zip(shown, expected, strict=True):
-                    head, _, tail = start.partition(": ")
-                    assert head in text
-                    assert tail.split()[0] in text
-                # as `--out` of a dry run: finished with this shard and intact
-                done = run.finished_output(unit)
-                if record is None or record.sha256 != unit.sha256:
-                    assert done is None
-                else:
-                    assert done == _reference_read(unit, record, [])
+            yield sources
         finally:
             sources.close()
+
+
+def test_a_record_without_output_may_name_any_offset() -> None:
+    """Its range is never read, so an offset no 64-bit array holds is no crash (found by the
+    test above): the unit is reused with no records, as the model-based reading decided."""
+    _, units = _plan()
+    unit = units[0]
+    fingerprint = UnitFingerprint(language=unit.language, handler=HANDLER, inputs_sha256="a" * 64)
+    line = json.dumps(
+        {
+            "id": unit.unit_id,
+            "sha256": unit.sha256,
+            "output": None,
+            "offset": 2**63,
+            "length": 2**64,
+            "output_sha256": sha256_bytes(b""),
+            "records": 0,
+            "fingerprint": fingerprint.model_dump(),
+        }
+    ).encode()
+    with _old_run([line], []) as sources:
+        decision = sources.decide(unit, HANDLER, fingerprint)
+    assert isinstance(decision, Reused)
+    assert decision.output == b""
 
 
 # --- a later record of an id replaces an earlier one ------------------------------------------
