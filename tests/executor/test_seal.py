@@ -267,20 +267,26 @@ def test_records_after_a_seal_are_replayed_on_top_of_it(
     intact = segment.read_bytes()
     kept = tmp_path / "kept.seal"
     shutil.copy(seal_path(out, "context"), kept)
-    damage_unit(out, "context:line_6", b"line_6", b"LINE_6")
+    # The unit appended first: units are appended as they finish, and the segment's last
+    # range, once damaged, would be cut off and rewritten in place, not after the seal.
+    units = ["context:line_1", "context:line_6", "context:line_11"]  # in plan order
+    order = min(range(len(units)), key=lambda at: unit_range(out, units[at])[1])
+    unit = units[order]
+    line = unit.partition(":")[2].encode()
+    damage_unit(out, unit, line, line.upper())
     side_log_file.unlink()
     assert run_in_process(plan, "logging_handler", out).code == 0
-    assert side_log(side_log_file) == ["context:line_6"]
+    assert side_log(side_log_file) == [unit]
     # The byte comes back, and so does the old seal: both prefixes are as it says again.
     with segment.open("r+b") as stream:
         stream.write(intact)
     shutil.copy(kept, seal_path(out, "context"))
-    _, offset, length = unit_range(out, "context:line_6")
+    _, offset, length = unit_range(out, unit)
     assert offset >= len(intact)
     resumed = assert_same_verdict(plan, out)
     assert resumed.reads == 1  # the one record after the seal, checked as usual
     assert 1 not in resumed.sealed  # to be sealed again
-    assert (resumed.offsets[1][1], resumed.lengths[1][1]) == (offset, length)
+    assert (resumed.offsets[1][order], resumed.lengths[1][order]) == (offset, length)
     assert resumed.sizes["context.jsonl"] == offset + length
 
 
