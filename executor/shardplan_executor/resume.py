@@ -27,12 +27,11 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from hashlib import sha256 as sha256_of
-from operator import itemgetter
 from pathlib import Path
 
 import orjson
 
-from shardplan_executor.journal import journal_chunks, parse_lines
+from shardplan_executor.journal import journal_chunks, parse_lines, record_fields
 from shardplan_executor.outputs import sha256_bytes
 from shardplan_executor.seal import (
     JournalDigest,
@@ -237,7 +236,6 @@ def resume_store(
     views: dict[frozenset[int], tuple[list[bytes], dict[str, Head]]] = {}
     position_of = finished.position_of
     read = store.read
-    fields = itemgetter("id", "sha256", "output", "offset", "length", "output_sha256", "records")
     stops = [seal.header.journal_bytes for seal in seals.values()]
     for begin, data in journal_chunks(journal, stops):
         end = begin + len(data)
@@ -255,19 +253,10 @@ def resume_store(
         for value in parse_lines(data):
             if type(value) is not dict:
                 continue
-            try:
-                unit_id, sha256, output, offset, length, checksum, records = fields(value)
-            except KeyError:  # not a record of ours: its unit runs again
+            checked = record_fields(value)
+            if checked is None:  # not a record of ours: its unit runs again
                 continue
-            if (
-                type(unit_id) is not str
-                or type(sha256) is not str
-                or type(checksum) is not str
-                or type(offset) is not int
-                or type(length) is not int
-                or type(records) is not int
-            ):
-                continue
+            unit_id, sha256, output, offset, length, checksum, records = checked
             head, _, line_id = unit_id.partition(":")
             phase = heads.get(head)
             position = position_of.get(line_id)

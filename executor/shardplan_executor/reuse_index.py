@@ -49,7 +49,7 @@ import orjson
 from pydantic import ValidationError
 
 from shardplan_executor.fingerprint import UnitFingerprint
-from shardplan_executor.journal import JournalRecord
+from shardplan_executor.journal import JournalRecord, record_fields
 from shardplan_executor.outputs import sha256_bytes
 from shardplan_executor.plan_reader import PhaseShards
 from shardplan_executor.store import segment_path
@@ -169,19 +169,10 @@ class OldRecords:
             fingerprint = None
         else:
             return False
-        unit_id, sha256, output = value["id"], value["sha256"], value["output"]
-        offset, length, checksum = value["offset"], value["length"], value["output_sha256"]
-        records = value["records"]
-        if (
-            type(unit_id) is not str
-            or type(sha256) is not str
-            or type(checksum) is not str
-            or type(offset) is not int
-            or type(length) is not int
-            or type(records) is not int
-            or not (output is None or type(output) is str)
-        ):
+        checked = record_fields(value)
+        if checked is None:
             return False
+        unit_id, sha256, output, offset, length, checksum, records = checked
         language: str | None = None
         handler: str | None = None
         inputs = ""
