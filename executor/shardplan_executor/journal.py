@@ -185,43 +185,15 @@ def _entry(value: object) -> JournalEntry | None:
     """The entry a parsed journal line holds, or None when it is not one of ours."""
     if type(value) is not dict:
         return None
-    if value.keys() == _ENTRY_FIELDS:
-        entry = JournalEntry(**value)
-    elif value.keys() == _FINGERPRINTED_FIELDS:  # a resume needs no fingerprint: not checked
-        entry = JournalEntry(
-            value["id"],
-            value["sha256"],
-            value["output"],
-            value["offset"],
-            value["length"],
-            value["output_sha256"],
-            value["records"],
-        )
-    else:
-        try:  # a record with more fields (a later version's): the model decides
-            record = JournalRecord.model_validate(value)
-        except ValidationError:
-            return None
-        entry = JournalEntry(
-            record.id,
-            record.sha256,
-            record.output,
-            record.offset,
-            record.length,
-            record.output_sha256,
-            record.records,
-        )
-    if (
-        type(entry.id) is not str
-        or type(entry.sha256) is not str
-        or type(entry.output_sha256) is not str
-        or type(entry.records) is not int
-        or type(entry.offset) is not int
-        or type(entry.length) is not int
-        or not (entry.output is None or type(entry.output) is str)
-    ):
+    if value.keys() in (_ENTRY_FIELDS, _FINGERPRINTED_FIELDS):  # a resume needs no fingerprint
+        fields = record_fields(value)
+        return None if fields is None else JournalEntry(*fields)
+    try:  # a record with more fields (a later version's): the model decides
+        record = JournalRecord.model_validate(value)
+    except ValidationError:
         return None
-    return entry
+    fields = record_fields(record.__dict__)
+    return None if fields is None else JournalEntry(*fields)
 
 
 def journal_chunks(path: Path, stops: Iterable[int] = ()) -> Iterator[tuple[int, bytes]]:

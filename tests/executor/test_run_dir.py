@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from shardplan_executor.runner import default_run_dir
 from shardplan_schemas.events import RunStarted
 
-from . import exec_test_handlers as handlers
 from .helpers import damage_unit, journal_ids, read_events, run_in_process, side_log
 from .plan_factory import PIPELINE, Layout, build_plan, make_lines
 
@@ -29,12 +26,9 @@ def test_a_different_plan_at_the_same_out_is_refused(tmp_path: Path) -> None:
     assert (out / "journal.jsonl").read_bytes() == before
 
 
-def test_a_second_run_resumes_and_runs_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_second_run_resumes_and_runs_nothing(tmp_path: Path, side_log_file: Path) -> None:
     plan = build_plan(tmp_path, make_lines(12), list(PIPELINE))
-    log = tmp_path / "side.log"
-    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    log = side_log_file
     out = tmp_path / "run"
     assert run_in_process(plan, "logging_handler", out).code == 0
     units = len(side_log(log))
@@ -45,11 +39,10 @@ def test_a_second_run_resumes_and_runs_nothing(
 
 
 def test_a_torn_journal_record_and_a_damaged_output_are_run_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
-    log = tmp_path / "side.log"
-    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    log = side_log_file
     out = tmp_path / "run"
     assert run_in_process(plan, "logging_handler", out).code == 0
     journal = out / "journal.jsonl"
@@ -74,13 +67,12 @@ def test_the_default_out_is_next_to_the_plan() -> None:
 
 
 def test_bytes_past_the_last_journaled_range_are_cut_off_and_never_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, side_log_file: Path
 ) -> None:
     """As a kill between a unit's bytes and its journal record leaves a segment: a torn tail.
     The unit runs again, its new range starts where the intact data ends, nothing else reruns."""
     plan = build_plan(tmp_path, make_lines(6), [Layout("context", chunk_size=2)])
-    log = tmp_path / "side.log"
-    monkeypatch.setenv(handlers.SIDE_LOG, str(log))
+    log = side_log_file
     out = tmp_path / "run"
     assert run_in_process(plan, "logging_handler", out).code == 0
     journal = out / "journal.jsonl"
